@@ -27,7 +27,7 @@ CONTROLLER_PACK = "qwen2.5-coder-1.5b"
 CONTROLLER_BYTES = 1_117_320_768
 # Text tasks the controller LLM can do itself (core.runners.llm_expert has the authoritative list).
 _LLM_TASKS_FALLBACK = ("summarization", "translation", "question-answering", "text-generation", "conversational",
-                       "zero-shot-classification")
+                       "zero-shot-classification", "fill-mask")
 
 
 @dataclass

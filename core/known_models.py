@@ -18,6 +18,9 @@ _MINILM_FILES = ["config.json", "model.safetensors", "tokenizer.json", "tokenize
                  "special_tokens_map.json", "sentence_bert_config.json", "modules.json",
                  "1_Pooling/config.json"]
 
+_RAPIDOCR_FILES = ["models/ch_PP-OCRv4_det_infer.onnx", "models/ch_PP-OCRv4_rec_infer.onnx",
+                   "models/ch_ppocr_mobile_v2.0_cls_infer.onnx"]
+
 # Hub models the transformers runner runs once downloaded: (repo, task, ~bytes of weights, licence,
 # default, options). Sizes are approximate (the safetensors weights); the catalog refreshes them.
 # default=True only where no packaged model or the controller LLM covers the task.
@@ -28,7 +31,7 @@ _HUB: list[tuple[str, str, int, str, bool, dict]] = [
     ("nlpconnect/vit-gpt2-image-captioning", "image-to-text", 982_000_000, "apache-2.0", False, {}),
     ("dandelin/vilt-b32-finetuned-vqa", "visual-question-answering", 470_000_000, "apache-2.0", True, {}),
     ("Salesforce/blip-vqa-base", "visual-question-answering", 1_540_000_000, "bsd-3-clause", False, {}),
-    ("impira/layoutlm-document-qa", "document-question-answering", 511_000_000, "mit", True, {}),
+    ("impira/layoutlm-document-qa", "document-question-answering", 511_000_000, "mit", False, {}),
     ("nvidia/segformer-b0-finetuned-ade-512-512", "image-segmentation", 15_000_000, "other", True, {}),
     ("facebook/maskformer-swin-tiny-ade", "image-segmentation", 168_000_000, "other", False, {}),
     ("LiheYoung/depth-anything-small-hf", "depth-estimation", 99_000_000, "apache-2.0", True, {}),
@@ -74,10 +77,13 @@ RUNNABLE: list[ModelEntry] = [
                files=_MINILM_FILES, size_bytes=91_600_000, license="apache-2.0", pack="all-minilm-l6-v2",
                default=True),
     ModelEntry("local:rapidocr-ppocrv4", "optical-character-recognition", "rapidocr",
-               files=["models/ch_PP-OCRv4_det_infer.onnx", "models/ch_PP-OCRv4_rec_infer.onnx",
-                      "models/ch_ppocr_mobile_v2.0_cls_infer.onnx"],
-               size_bytes=16_193_103, license="apache-2.0", default=True,
+               files=_RAPIDOCR_FILES, size_bytes=16_193_103, license="apache-2.0", default=True,
                options={"python_package": "rapidocr_onnxruntime", "pip": "rapidocr-onnxruntime==1.4.4"}),
+    # Read, then answer: the packaged OCR reads the page, the controller answers from its text.
+    ModelEntry("local:rapidocr+controller", "document-question-answering", "ocr-llm",
+               files=_RAPIDOCR_FILES, size_bytes=16_193_103, license="apache-2.0", default=True,
+               options={"python_package": "rapidocr_onnxruntime", "pip": "rapidocr-onnxruntime==1.4.4",
+                        "uses_controller": True}),
     ModelEntry("rhasspy/piper-voices", "text-to-speech", "piper-onnx",
                files=["en_US-joe-medium.onnx", "en_US-joe-medium.onnx.json"], size_bytes=63_206_088,
                license="cc0-1.0", default=True,

@@ -270,7 +270,8 @@ class Engine:
             turn.error = "; ".join(f"task {r.id}: {r.error}" for r in failed)
 
     def _controller_if_needed(self, assignments: dict[int, Assignment]) -> Controller | None:
-        if any(a.model and a.model.runtime == "llm" for a in assignments.values()):
+        if any(a.model and (a.model.runtime == "llm" or (a.model.options or {}).get("uses_controller"))
+               for a in assignments.values()):
             return self.controller
         return self._controller
 

@@ -20,6 +20,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "vader": ("vaderSentiment",),
     "apertium": (),
     "diffusers": ("diffusers", "torch"),
+    "ocr-llm": ("rapidocr_onnxruntime", "onnxruntime"),  # + the controller: checked by the selector
 }
 
 

@@ -153,6 +153,10 @@ def assess(entry: ModelEntry, task: Task, settings) -> tuple[bool, str | None]:
     if entry.runtime == "llm":
         missing = _controller_missing(settings)
         return missing is None, missing
+    if (entry.options or {}).get("uses_controller"):  # a local model + the controller
+        missing = _controller_missing(settings)
+        if missing:
+            return False, missing
     budget, budget_why = _budget(float(getattr(settings, "memory_budget_gb", 0) or 0),
                                  "cuda" if getattr(settings, "device", "auto") == "cuda" else "cpu")
     if entry.size_bytes and entry.size_bytes * LOAD_FACTOR > budget:

@@ -22,6 +22,7 @@ REGISTRY: dict[str, str] = {
     "transformers": "core.runners.transformers_runner:TransformersRunner",
     "diffusers": "core.runners.diffusion:DiffusersRunner",
     "remote": "core.runners.remote:RemoteRunner",
+    "ocr-llm": "core.runners.ocr_qa:OcrQaRunner",
 }
 
 
