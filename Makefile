@@ -13,8 +13,9 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip wheel setuptools
 
-$(STAMP): $(BIN)/python pyproject.toml $(wildcard requirements/*.txt)
+$(STAMP): $(BIN)/python pyproject.toml $(wildcard requirements/*.txt requirements/no-deps/*.txt)
 	$(BIN)/pip install -q --progress-bar off -e ".[packs,dev]" $(foreach f,$(wildcard requirements/*.txt),-r $(f))
+	$(BIN)/pip install -q --progress-bar off --no-deps $(foreach f,$(wildcard requirements/no-deps/*.txt),-r $(f))
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -52,6 +52,8 @@ class DemoRetriever:
         self._encoder: Any = None
         self._vectors: Any = None
         self.method = "unloaded"
+        # Leave-one-out for benchmarks on the demo pool itself: a request never retrieves its own demo.
+        self.exclude_same_request = False
 
     def _load(self) -> None:
         if self.method != "unloaded":
@@ -112,5 +114,7 @@ class DemoRetriever:
                 scores = [len(words & set(_WORD.findall(d["request"].lower()))) / (1 + len(words))
                           for d in self.demos]
         floor = min_score if self.method == "minilm" else 0.0
-        order = [i for i in sorted(range(len(self.demos)), key=lambda i: -scores[i])[:k] if scores[i] >= floor]
+        ranked = [i for i in sorted(range(len(self.demos)), key=lambda i: -scores[i])
+                  if not (self.exclude_same_request and self.demos[i]["request"].strip() == request.strip())]
+        order = [i for i in ranked[:k] if scores[i] >= floor]
         return [self.demos[i] for i in reversed(order)]

