@@ -94,6 +94,7 @@ class LlamaCppController:
         self._lock = threading.Lock()
         self._grammars: dict[str, Any] = {}
         self._prefix_states: dict[str, tuple[np.ndarray, bytes]] = {}
+        self._pieces: list[str] | None = None
         try:
             from llama_cpp import Llama
         except ImportError as e:
@@ -205,17 +206,31 @@ class LlamaCppController:
     def count_tokens(self, text: str) -> int:
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
+    def token_pieces(self) -> list[str]:
+        """Every token's text, for logits processors that reason about what the model writes."""
+        if self._pieces is None:
+            from core.plan_constraint import token_pieces
+
+            self._pieces = token_pieces(self._llm.detokenize, self._llm.n_vocab())
+        return self._pieces
+
     def chat(self, messages: list[Message], *, max_tokens: int = 512, temperature: float = 0.0,
              schema: dict[str, Any] | None = None, stop: list[str] | None = None,
              cancel: threading.Event | None = None, on_token: TokenCallback | None = None,
-             grammar: str | None = None) -> Completion:
-        """`schema` (JSON schema) or `grammar` (GBNF text) constrains the output."""
+             grammar: str | None = None, logits_processor: Any = None) -> Completion:
+        """`schema` (JSON schema) or `grammar` (GBNF text) constrains the output; `logits_processor`
+        (a callable on (token ids, scores)) may ban tokens on top of it."""
         grammar = self._gbnf(grammar) if grammar else (self._grammar(schema) if schema else None)
+        extra: dict[str, Any] = {}
+        if logits_processor is not None:
+            from llama_cpp import LogitsProcessorList
+
+            extra["logits_processor"] = LogitsProcessorList([logits_processor])
         with self._lock:
             t0 = time.monotonic()
             stream = self._llm.create_chat_completion(
                 messages=messages, max_tokens=max_tokens, temperature=temperature,
-                grammar=grammar, stop=stop, stream=True)
+                grammar=grammar, stop=stop, stream=True, **extra)
             parts: list[str] = []
             finish = ""
             for chunk in stream:

@@ -239,6 +239,8 @@ class Planner:
         self.known_tasks = set(known_tasks) if known_tasks is not None else set(TASKS)
         self.max_tokens = max_tokens
         self.retrieve = retrieve
+        # Ban, while decoding, refs to outputs of the wrong kind (core/plan_constraint.py).
+        self.constrain_modalities = True
         # "lines" (GBNF, local llama.cpp) or "json" (JSON schema, any controller)
         self.fmt = fmt or ("lines" if _gbnf_capable(controller) else "json")
         names = [n for n in TASKS if n in self.known_tasks]
@@ -304,8 +306,14 @@ class Planner:
 
     def _chat_gbnf(self, msgs: list[Message], cancel: threading.Event | None,
                    media: dict[str, list[str]]) -> Any:
+        extra: dict[str, Any] = {}
+        pieces = getattr(self.controller, "token_pieces", None)
+        if self.constrain_modalities and pieces is not None:
+            from core.plan_constraint import PlanConstraint
+
+            extra["logits_processor"] = PlanConstraint(self._names, media, pieces())
         return self.controller.chat(msgs, max_tokens=self.max_tokens, temperature=0.0,
-                                    grammar=self.grammar_for(media), cancel=cancel)
+                                    grammar=self.grammar_for(media), cancel=cancel, **extra)
 
     def _check(self, raw: str, files: list[str]) -> Plan:
         if self.fmt == "lines":
