@@ -155,6 +155,37 @@ def media_files(files: list[str], *texts: str) -> dict[str, list[str]]:
     return out
 
 
+def alias_files(files: list[str], request: str) -> dict[str, str]:
+    """Real name -> a neutral alias ("image1.png") for each image/audio/video file of a request.
+
+    A small controller reads file names as content: with "cat.png" attached it planned
+    `text-to-speech text="cat"` instead of looking at the picture. It plans on aliases; the plan
+    gets the real names back (`swap_names`)."""
+    mapping: dict[str, str] = {}
+    counts: dict[str, int] = {}
+    for name in media_files(files, request).values():
+        for real in name:
+            mod = _modality_of_file(real)
+            if mod is None or real in mapping:
+                continue
+            counts[mod] = counts.get(mod, 0) + 1
+            mapping[real] = f"{mod}{counts[mod]}{Path(real).suffix.lower()}"
+    return mapping
+
+
+def swap_names(text: str, mapping: dict[str, str]) -> str:
+    """Every whole-name occurrence of a key replaced by its value, in one pass (no chains)."""
+    if not mapping or not text:
+        return text
+    pattern = "|".join(re.escape(k) for k in sorted(mapping, key=len, reverse=True))
+    return re.sub(rf"(?<![\w\-./])(?:{pattern})(?![\w\-])", lambda m: mapping[m.group(0)], text)
+
+
+def _swap_plan(tasks: list[dict[str, Any]], mapping: dict[str, str]) -> list[dict[str, Any]]:
+    return [{**t, "args": {k: swap_names(v, mapping) if isinstance(v, str) else v for k, v in t["args"].items()}}
+            for t in tasks]
+
+
 def fix_modalities(plan: Plan, files: list[str]) -> Plan:
     """Mechanical repair of a ref whose task outputs the wrong kind of data: use the latest
     earlier task that does output that kind, else the attached file of that kind. Small
@@ -220,6 +251,28 @@ def drop_repeats(plan: Plan) -> Plan:
     return Plan(tasks)
 
 
+_WORD = re.compile(r"[^\W_]+")
+MIN_GROUNDED_SHARE = 0.5
+
+
+def ungrounded_texts(plan: Plan, source: str) -> list[str]:
+    """Problems for literal `text`/`text2` args whose words are mostly not in the request or the
+    context: a small controller copies a demo's text, or invents a result ("cat"), instead of
+    planning the task that would produce it."""
+    have = set(_WORD.findall(source.lower()))
+    problems = []
+    for t in plan.tasks:
+        for name in ("text", "text2"):
+            value = t.args.get(name)
+            if not isinstance(value, str) or "<resource>-" in value:
+                continue
+            words = _WORD.findall(value.lower())
+            if words and sum(w in have for w in words) / len(words) < MIN_GROUNDED_SHARE:
+                problems.append(f'task {t.id}: the {name} "{value[:60]}" is not in the request; take it from '
+                                f"the request, or plan the task that produces it and use <N>")
+    return problems
+
+
 def is_chit_chat(plan: Plan) -> bool:
     """A lone `conversational` task on literal text is just talk: the responder answers it."""
     return (len(plan.tasks) == 1 and plan.tasks[0].task == "conversational"
@@ -267,10 +320,12 @@ class Planner:
 
     def _demo_turns(self, demos: list[dict[str, Any]]) -> list[Message]:
         msgs: list[Message] = []
-        for d in demos:
-            msgs.append({"role": "user", "content": user_message(d["request"], d.get("files", []),
-                                                                 d.get("context", ""))})
-            msgs.append({"role": "assistant", "content": self._render(d["tasks"])})
+        for d in demos:  # demos show aliased file names too, as the request will have them
+            names = alias_files(d.get("files", []), d["request"])
+            msgs.append({"role": "user", "content": user_message(
+                swap_names(d["request"], names), [names.get(f, f) for f in d.get("files", [])],
+                d.get("context", ""))})
+            msgs.append({"role": "assistant", "content": self._render(_swap_plan(d["tasks"], names))})
         return msgs
 
     def prefix(self) -> list[Message]:
@@ -315,7 +370,7 @@ class Planner:
         return self.controller.chat(msgs, max_tokens=self.max_tokens, temperature=0.0,
                                     grammar=self.grammar_for(media), cancel=cancel, **extra)
 
-    def _check(self, raw: str, files: list[str]) -> Plan:
+    def _check(self, raw: str, files: list[str], source: str | None = None) -> Plan:
         if self.fmt == "lines":
             plan = planner_lines.parse(raw)
         else:
@@ -324,6 +379,15 @@ class Planner:
         if is_chit_chat(plan):
             plan = Plan([])
         validate_plan(plan, self.known_tasks)
+        problems = ungrounded_texts(plan, source) if source is not None else []
+        if problems:
+            raise PlanError(problems)
+        return plan
+
+    @staticmethod
+    def _real_names(plan: Plan, real_of: dict[str, str]) -> Plan:
+        for t in plan.tasks:
+            t.args = {k: swap_names(v, real_of) if isinstance(v, str) else v for k, v in t.args.items()}
         return plan
 
     def plan(self, request: str, files: list[str] | tuple[str, ...] = (),
@@ -331,15 +395,20 @@ class Planner:
         t0 = time.monotonic()
         names = [Path(f).name for f in files]
         context = history_context(list(history))
-        retrieved = (self.retriever.top(request, self.retrieve, MIN_DEMO_SIMILARITY)
+        aliases = alias_files(names, request)
+        real_of = {v: k for k, v in aliases.items()}
+        # demos are found by the aliased request too: a file's name must not steer the plan
+        retrieved = (self.retriever.top(swap_names(request, aliases), self.retrieve, MIN_DEMO_SIMILARITY)
                      if self.retrieve > 0 and not context else [])
-        msgs = self.messages(request, names, context, retrieved)
+        names = [aliases.get(n, n) for n in names]
+        msgs = self.messages(swap_names(request, aliases), names, context, retrieved)
         outcome = PlanOutcome(Plan(), demos=[d["request"] for d in [*self.demos, *retrieved]])
-        media = media_files(names, request, context)
+        media = media_files(names, swap_names(request, aliases), context)
         self.controller.prime(self.prefix())
         raw = self._decode(msgs, outcome, cancel, media)
+        source = f"{swap_names(request, aliases)}\n{context}"
         try:
-            outcome.plan = self._check(raw, names)
+            outcome.plan = self._real_names(self._check(raw, names, source), real_of)
         except PlanError as first:
             # One repair round: the controller sees its plan and exactly what is wrong with it.
             outcome.repaired = True
@@ -348,7 +417,7 @@ class Planner:
                      + ". Write the corrected plan."}]
             raw = self._decode(msgs, outcome, cancel, media)
             try:
-                outcome.plan = self._check(raw, names)
+                outcome.plan = self._real_names(self._check(raw, names), real_of)
             except PlanError as second:
                 outcome.error = "the planner could not make a valid plan: " + "; ".join(second.problems)
         outcome.seconds = time.monotonic() - t0
