@@ -69,3 +69,9 @@ def test_the_mask_leaves_a_way_forward_at_every_step():
     assert _allowed(c, 5, plan) & {" summarization", " text-to-speech", " image-classification"}
     plan += [" text-to-speech", " text", "=<"]
     assert "1" in _allowed(c, 5, plan)
+
+
+def test_after_a_feedable_name_its_args_may_follow():
+    c = _fresh({"image": ["a.jpg"]})
+    allowed = _allowed(c, 5, ["1", " image-classification"])
+    assert " image" in allowed and " text" in allowed  # the grammar, not the mask, picks the arg
