@@ -328,13 +328,16 @@ class Planner:
             msgs.append({"role": "assistant", "content": self._render(_swap_plan(d["tasks"], names))})
         return msgs
 
-    def prefix(self) -> list[Message]:
-        """The fixed part of every planning prompt (instructions, task list, core demos)."""
-        return [{"role": "system", "content": self.system}, *self._demo_turns(self.demos)]
+    def prefix(self, follow_up: bool = False) -> list[Message]:
+        """The fixed part of every planning prompt (instructions, task list, core demos). The
+        follow-up demos, which copy text from earlier turns, are shown only to follow-ups: to a
+        first request the 1.5B copied their texts ("read them out loud" -> a demo's caption)."""
+        demos = [d for d in self.demos if follow_up or not d.get("context")]
+        return [{"role": "system", "content": self.system}, *self._demo_turns(demos)]
 
     def messages(self, request: str, files: list[str], context: str,
                  retrieved: list[dict[str, Any]] | None = None) -> list[Message]:
-        return [*self.prefix(), *self._demo_turns(retrieved or []),
+        return [*self.prefix(bool(context)), *self._demo_turns(retrieved or []),
                 {"role": "user", "content": user_message(request, files, context)}]
 
     def warm(self) -> None:
@@ -402,9 +405,10 @@ class Planner:
                      if self.retrieve > 0 and not context else [])
         names = [aliases.get(n, n) for n in names]
         msgs = self.messages(swap_names(request, aliases), names, context, retrieved)
-        outcome = PlanOutcome(Plan(), demos=[d["request"] for d in [*self.demos, *retrieved]])
+        shown = [d for d in self.demos if context or not d.get("context")]
+        outcome = PlanOutcome(Plan(), demos=[d["request"] for d in [*shown, *retrieved]])
         media = media_files(names, swap_names(request, aliases), context)
-        self.controller.prime(self.prefix())
+        self.controller.prime(self.prefix(bool(context)))
         raw = self._decode(msgs, outcome, cancel, media)
         source = f"{swap_names(request, aliases)}\n{context}"
         try:
