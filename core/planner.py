@@ -328,16 +328,18 @@ class Planner:
             msgs.append({"role": "assistant", "content": self._render(_swap_plan(d["tasks"], names))})
         return msgs
 
-    def prefix(self, follow_up: bool = False) -> list[Message]:
-        """The fixed part of every planning prompt (instructions, task list, core demos). The
-        follow-up demos, which copy text from earlier turns, are shown only to follow-ups: to a
-        first request the 1.5B copied their texts ("read them out loud" -> a demo's caption)."""
-        demos = [d for d in self.demos if follow_up or not d.get("context")]
-        return [{"role": "system", "content": self.system}, *self._demo_turns(demos)]
+    def core_demos(self, follow_ups: bool = True) -> list[dict[str, Any]]:
+        """The core demos; without the follow-ups (which copy text from earlier turns) for the
+        second try of a first request that copied a text it should not have."""
+        return [d for d in self.demos if follow_ups or not d.get("context")]
+
+    def prefix(self, follow_ups: bool = True) -> list[Message]:
+        """The fixed part of every planning prompt (instructions, task list, core demos)."""
+        return [{"role": "system", "content": self.system}, *self._demo_turns(self.core_demos(follow_ups))]
 
     def messages(self, request: str, files: list[str], context: str,
-                 retrieved: list[dict[str, Any]] | None = None) -> list[Message]:
-        return [*self.prefix(bool(context)), *self._demo_turns(retrieved or []),
+                 retrieved: list[dict[str, Any]] | None = None, follow_ups: bool = True) -> list[Message]:
+        return [*self.prefix(follow_ups), *self._demo_turns(retrieved or []),
                 {"role": "user", "content": user_message(request, files, context)}]
 
     def warm(self) -> None:
@@ -405,20 +407,24 @@ class Planner:
                      if self.retrieve > 0 and not context else [])
         names = [aliases.get(n, n) for n in names]
         msgs = self.messages(swap_names(request, aliases), names, context, retrieved)
-        shown = [d for d in self.demos if context or not d.get("context")]
-        outcome = PlanOutcome(Plan(), demos=[d["request"] for d in [*shown, *retrieved]])
+        outcome = PlanOutcome(Plan(), demos=[d["request"] for d in [*self.demos, *retrieved]])
         media = media_files(names, swap_names(request, aliases), context)
-        self.controller.prime(self.prefix(bool(context)))
+        self.controller.prime(self.prefix())
         raw = self._decode(msgs, outcome, cancel, media)
         source = f"{swap_names(request, aliases)}\n{context}"
         try:
             outcome.plan = self._real_names(self._check(raw, names, source), real_of)
         except PlanError as first:
-            # One repair round: the controller sees its plan and exactly what is wrong with it.
             outcome.repaired = True
-            msgs = [*msgs, {"role": "assistant", "content": raw},
-                    {"role": "user", "content": "That plan cannot run: " + "; ".join(first.problems)
-                     + ". Write the corrected plan."}]
+            if not context and all(" is not in the request" in p for p in first.problems):
+                # A first request that copied a text: the follow-up demos (texts copied from
+                # earlier turns) are what a 1.5B model imitates; try once more without them.
+                msgs = self.messages(swap_names(request, aliases), names, context, retrieved, follow_ups=False)
+                self.controller.prime(self.prefix(follow_ups=False))
+            else:  # one repair round: the controller sees its plan and exactly what is wrong with it
+                msgs = [*msgs, {"role": "assistant", "content": raw},
+                        {"role": "user", "content": "That plan cannot run: " + "; ".join(first.problems)
+                         + ". Write the corrected plan."}]
             raw = self._decode(msgs, outcome, cancel, media)
             try:
                 outcome.plan = self._real_names(self._check(raw, names), real_of)
