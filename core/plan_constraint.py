@@ -73,10 +73,8 @@ class PlanConstraint:
         index = _index(pieces)
         self._name_ids, self._ref_ids, self._eq_ref_ids = index.name_ids, index.ref_ids, index.eq_ref_ids
         self._by_piece, self._name_mask, self._space_mask = index.by_piece, index.name_mask, index.space_mask
-        self._start: int | None = None
         self._text = ""
-        self._seen = 0
-        self.banned_total = 0
+        self._seen: int | None = None
 
     # -- the plan so far -------------------------------------------------------------------------------
 
@@ -115,7 +113,6 @@ class PlanConstraint:
         elif spaced and part in self.names:  # a finished name that must not be closed
             banned |= self._space_mask
         if banned.any():
-            self.banned_total += int(banned.sum())
             scores = scores.copy()
             scores[banned] = -np.inf
         return scores
@@ -150,8 +147,7 @@ class PlanConstraint:
         import numpy as np
 
         n = len(input_ids)
-        if self._start is None:
-            self._start = n
+        if self._seen is None:  # the first call sees the prompt only: the plan starts after it
             self._seen = n
         if n > self._seen:
             self._text += "".join(self.pieces[int(t)] for t in input_ids[self._seen:n])
@@ -175,7 +171,6 @@ class PlanConstraint:
             return scores
         banned = [i for i in candidates if not self.line_ok(current + self.pieces[i], outputs)]
         if banned:
-            self.banned_total += len(banned)
             scores = scores.copy()
             scores[np.asarray(banned, dtype=np.int64)] = -np.inf
         return scores

@@ -181,9 +181,12 @@ def swap_names(text: str, mapping: dict[str, str]) -> str:
     return re.sub(rf"(?<![\w\-./])(?:{pattern})(?![\w\-])", lambda m: mapping[m.group(0)], text)
 
 
+def _swap_args(args: dict[str, Any], mapping: dict[str, str]) -> dict[str, Any]:
+    return {k: swap_names(v, mapping) if isinstance(v, str) else v for k, v in args.items()}
+
+
 def _swap_plan(tasks: list[dict[str, Any]], mapping: dict[str, str]) -> list[dict[str, Any]]:
-    return [{**t, "args": {k: swap_names(v, mapping) if isinstance(v, str) else v for k, v in t["args"].items()}}
-            for t in tasks]
+    return [{**t, "args": _swap_args(t["args"], mapping)} for t in tasks]
 
 
 def fix_modalities(plan: Plan, files: list[str]) -> Plan:
@@ -392,7 +395,7 @@ class Planner:
     @staticmethod
     def _real_names(plan: Plan, real_of: dict[str, str]) -> Plan:
         for t in plan.tasks:
-            t.args = {k: swap_names(v, real_of) if isinstance(v, str) else v for k, v in t.args.items()}
+            t.args = _swap_args(t.args, real_of)
         return plan
 
     def plan(self, request: str, files: list[str] | tuple[str, ...] = (),

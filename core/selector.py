@@ -250,12 +250,10 @@ def _base_reason(c: _Candidate, n: int) -> str:
 
 def _limits(entry: ModelEntry) -> str:
     """What a narrow model cannot do, said with the choice (a face detector asked for cars)."""
-    classes = (entry.options or {}).get("classes")
-    if classes:
-        return f"; it knows only these classes: {', '.join(map(str, classes))}"
-    if entry.runtime == "style-onnx":
-        return "; it repaints the picture in a learned style and cannot follow specific edit instructions"
-    return ""
+    opts = entry.options or {}
+    if opts.get("classes"):
+        return f"; it knows only these classes: {', '.join(map(str, opts['classes']))}"
+    return f"; {opts['limits']}" if opts.get("limits") else ""
 
 
 def select(task: Task, request: str, *, controller=None, settings=None) -> Selection:

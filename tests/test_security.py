@@ -397,16 +397,21 @@ def test_export_stays_in_its_folder(tmp_path):
     shutil.rmtree(dest)
 
 
-def test_settings_dialog_puts_the_key_in_the_keyring_only(memory_keyring, qtbot):
-    from core.settings import Settings, load_settings, settings_path
-    from desktop.settings_dialog import SettingsDialog
-
-    dialog = SettingsDialog(Settings())
+def _accept_endpoint_key(qtbot, dialog):
+    """Fill the settings dialog with a local endpoint and its API key, and press OK."""
     qtbot.addWidget(dialog)
     dialog.source.setCurrentIndex(3)
     dialog.endpoint_url.setText("http://127.0.0.1:8080/v1")
     dialog.endpoint_key.setText(SECRET)
     dialog.accept()
+    return dialog
+
+
+def test_settings_dialog_puts_the_key_in_the_keyring_only(memory_keyring, qtbot):
+    from core.settings import Settings, load_settings, settings_path
+    from desktop.settings_dialog import SettingsDialog
+
+    _accept_endpoint_key(qtbot, SettingsDialog(Settings()))
     saved = load_settings()
     assert saved.endpoint_key_in_keyring is True
     assert SECRET not in settings_path().read_text(encoding="utf-8")
@@ -421,11 +426,6 @@ def test_settings_dialog_without_a_keyring_says_so(qtbot, monkeypatch):
     from desktop.settings_dialog import SettingsDialog
 
     monkeypatch.setattr(secrets, "_keyring", lambda: None)
-    dialog = SettingsDialog(Settings())
-    qtbot.addWidget(dialog)
-    dialog.source.setCurrentIndex(3)
-    dialog.endpoint_url.setText("http://127.0.0.1:8080/v1")
-    dialog.endpoint_key.setText(SECRET)
-    dialog.accept()
+    dialog = _accept_endpoint_key(qtbot, SettingsDialog(Settings()))
     assert not dialog.error.isHidden() and "no OS keyring" in dialog.error.text()
     assert not settings_path().exists() or SECRET not in settings_path().read_text(encoding="utf-8")
