@@ -29,6 +29,36 @@ def detect() -> Hardware:
                     ram_available_bytes=avail * page)
 
 
+def usable_cpus() -> int:
+    """Logical CPUs this process may run on (its affinity mask, e.g. a container's cpuset)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def physical_cores(cpuinfo: str | None = None) -> int:
+    """Physical cores this process can use: the thread count where llama.cpp generates fastest.
+
+    llama-cpp-python's default is half the logical CPUs, which guesses hyper-threading: on a
+    machine without it (a 2-core VM) that leaves one core idle and halves generation speed.
+    Linux: distinct (physical id, core id) pairs of /proc/cpuinfo; elsewhere the logical count."""
+    if cpuinfo is None:
+        try:
+            with open("/proc/cpuinfo", encoding="utf-8") as f:
+                cpuinfo = f.read()
+        except OSError:
+            cpuinfo = ""
+    cores: set[tuple[str, str]] = set()
+    for block in cpuinfo.split("\n\n"):
+        fields = dict(line.split(":", 1) for line in block.splitlines() if ":" in line)
+        fields = {k.strip(): v.strip() for k, v in fields.items()}
+        if "core id" in fields:
+            cores.add((fields.get("physical id", "0"), fields["core id"]))
+    found = len(cores) if cores else usable_cpus()
+    return max(1, min(found, usable_cpus()))
+
+
 @dataclass(frozen=True)
 class DeviceChoice:
     device: str  # cpu | cuda | mps

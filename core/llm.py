@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from core import hardware
 from core.settings import Settings
 
 Message = dict[str, str]
@@ -103,8 +104,11 @@ class LlamaCppController:
             n_gpu_layers = -1 if _gpu_offload_supported() else 0
         t0 = time.monotonic()
         try:
+            # 0 = this machine's physical cores for generation and all usable CPUs for prompts
+            # (llama-cpp-python's own default, half the CPUs, idles a core without hyper-threading).
             self._llm = Llama(model_path=str(self.model_path), n_ctx=n_ctx,
-                              n_threads=n_threads or None, n_gpu_layers=n_gpu_layers,
+                              n_threads=n_threads or hardware.physical_cores(),
+                              n_threads_batch=n_threads or hardware.usable_cpus(), n_gpu_layers=n_gpu_layers,
                               seed=seed, verbose=False)
         except Exception as e:  # llama.cpp raises ValueError for unreadable files
             raise ControllerError(f"could not load {self.model_path.name}: {e}") from e

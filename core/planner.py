@@ -26,6 +26,7 @@ from core.demo_bank import load_demos as load_demos  # re-exported: older caller
 from core.llm import Controller, Message
 from core.paths import PROMPTS_DIR
 from core.plan import Plan, PlanError, Task, parse_plan, validate_plan
+from core.task_cues import uncued_tasks
 from core.tasks import TASKS
 
 DEMO_BANK = PROMPTS_DIR / "demos_taskbench.jsonl"
@@ -297,6 +298,8 @@ class Planner:
         self.retrieve = retrieve
         # Ban, while decoding, refs to outputs of the wrong kind (core/plan_constraint.py).
         self.constrain_modalities = True
+        # Leave out of the grammar the tasks a request gives no cue for (core/task_cues.py).
+        self.gate_tasks = True
         # "lines" (GBNF, local llama.cpp) or "json" (JSON schema, any controller)
         self.fmt = fmt or ("lines" if _gbnf_capable(controller) else "json")
         names = [n for n in TASKS if n in self.known_tasks]
@@ -350,12 +353,21 @@ class Planner:
         if self.retrieve > 0:
             self.retriever.warm()
 
+    def offered(self, request: str, context: str = "") -> list[str]:
+        """The task types this request may use: the known ones, less those it gives no cue for
+        (core/task_cues.py). File names are not cues ("speech.wav" asks for nothing)."""
+        gated = uncued_tasks(_FILE_MENTION.sub(" ", request), _FILE_MENTION.sub(" ", context))
+        return [n for n in self._names if n not in gated]
+
     def _decode(self, msgs: list[Message], outcome: PlanOutcome,
-                cancel: threading.Event | None, media: dict[str, list[str]] | None = None) -> str:
+                cancel: threading.Event | None, media: dict[str, list[str]] | None = None,
+                names: list[str] | None = None) -> str:
+        names = self._names if names is None else names
         if self.fmt == "lines":
-            completion = self._chat_gbnf(msgs, cancel, media or {})
+            completion = self._chat_gbnf(msgs, cancel, media or {}, names)
         else:
-            completion = self.controller.chat(msgs, max_tokens=self.max_tokens, schema=self.schema,
+            schema = self.schema if names == self._names else plan_schema(sorted(names))
+            completion = self.controller.chat(msgs, max_tokens=self.max_tokens, schema=schema,
                                               cancel=cancel)
         outcome.prompt_tokens += completion.prompt_tokens
         outcome.completion_tokens += completion.completion_tokens
@@ -363,20 +375,21 @@ class Planner:
         outcome.raw = completion.text
         return completion.text
 
-    def grammar_for(self, media: dict[str, list[str]]) -> str:
-        """The GBNF text for this set of usable files (the controller caches its compiled form)."""
-        return planner_lines.grammar(self._names, files=media)
+    def grammar_for(self, media: dict[str, list[str]], names: list[str] | None = None) -> str:
+        """The GBNF text for these usable files and offered tasks (the controller caches its
+        compiled form)."""
+        return planner_lines.grammar(self._names if names is None else names, files=media)
 
     def _chat_gbnf(self, msgs: list[Message], cancel: threading.Event | None,
-                   media: dict[str, list[str]]) -> Any:
+                   media: dict[str, list[str]], names: list[str]) -> Any:
         extra: dict[str, Any] = {}
         pieces = getattr(self.controller, "token_pieces", None)
         if self.constrain_modalities and pieces is not None:
             from core.plan_constraint import PlanConstraint
 
-            extra["logits_processor"] = PlanConstraint(self._names, media, pieces())
+            extra["logits_processor"] = PlanConstraint(names, media, pieces())
         return self.controller.chat(msgs, max_tokens=self.max_tokens, temperature=0.0,
-                                    grammar=self.grammar_for(media), cancel=cancel, **extra)
+                                    grammar=self.grammar_for(media, names), cancel=cancel, **extra)
 
     def _check(self, raw: str, files: list[str], source: str | None = None) -> Plan:
         if self.fmt == "lines":
@@ -412,8 +425,9 @@ class Planner:
         msgs = self.messages(swap_names(request, aliases), names, context, retrieved)
         outcome = PlanOutcome(Plan(), demos=[d["request"] for d in [*self.demos, *retrieved]])
         media = media_files(names, swap_names(request, aliases), context)
+        offered = self.offered(request, context) if self.gate_tasks else self._names
         self.controller.prime(self.prefix())
-        raw = self._decode(msgs, outcome, cancel, media)
+        raw = self._decode(msgs, outcome, cancel, media, offered)
         source = f"{swap_names(request, aliases)}\n{context}"
         try:
             outcome.plan = self._real_names(self._check(raw, names, source), real_of)
@@ -428,7 +442,7 @@ class Planner:
                 msgs = [*msgs, {"role": "assistant", "content": raw},
                         {"role": "user", "content": "That plan cannot run: " + "; ".join(first.problems)
                          + ". Write the corrected plan."}]
-            raw = self._decode(msgs, outcome, cancel, media)
+            raw = self._decode(msgs, outcome, cancel, media, offered)
             try:
                 outcome.plan = self._real_names(self._check(raw, names), real_of)
             except PlanError as second:

@@ -172,3 +172,14 @@ def test_what_animal_said_out_loud(engine, tmp_path):
     plan = parse_plan([{"id": 1, "task": "automatic-speech-recognition", "dep": [], "args": {"audio": "said.wav"}}])
     heard = Executor().run(plan, {1: Assignment(default_model("automatic-speech-recognition"))}, session)[1]
     assert heard.status == "done" and "cat" in heard.output.text.lower()
+
+
+def test_no_unasked_speech_step(engine):
+    """The 1.5B controller used to end plans with text-to-speech nobody asked for (70 of 323
+    TaskBench eval plans); a request with no cue for speech is not offered that task."""
+    outcome = engine.planner.plan("I recorded a conversation in talk.wav. What emotions does it carry?",
+                                  ["talk.wav"])
+    assert outcome.ok, outcome.error
+    names = [t.task for t in outcome.plan.tasks]
+    assert names and "text-to-speech" not in names
+    assert any(t.args.get("audio") == "talk.wav" for t in outcome.plan.tasks)

@@ -83,3 +83,20 @@ def test_summary_is_json_ready():
     info = json.loads(json.dumps(hardware.summary("auto")))
     assert info["device"]["device"] in ("cpu", "cuda", "mps") and info["device"]["why"]
     assert info["memory_budget_bytes"] > 0 and info["ort_providers"][-1] == "CPUExecutionProvider"
+
+
+def _cpuinfo(pairs):
+    return "\n\n".join(f"processor\t: {i}\nphysical id\t: {p}\ncore id\t\t: {c}" for i, (p, c) in enumerate(pairs))
+
+
+def test_physical_cores_count_hyperthread_siblings_once(monkeypatch):
+    monkeypatch.setattr(hardware, "usable_cpus", lambda: 16)
+    assert hardware.physical_cores(_cpuinfo([(0, 0), (0, 0), (0, 1), (0, 1)])) == 2
+    assert hardware.physical_cores(_cpuinfo([(0, 0), (0, 1), (1, 0), (1, 1)])) == 4  # two sockets
+    assert hardware.physical_cores("") == 16  # no core ids (not Linux): the logical count
+
+
+def test_physical_cores_never_exceed_the_cpus_this_process_may_use(monkeypatch):
+    monkeypatch.setattr(hardware, "usable_cpus", lambda: 2)
+    assert hardware.physical_cores(_cpuinfo([(0, i) for i in range(8)])) == 2
+    assert 1 <= hardware.physical_cores() <= hardware.usable_cpus()
