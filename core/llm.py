@@ -94,6 +94,10 @@ class LlamaCppController:
         self.supports_gbnf = True
         self._lock = threading.Lock()
         self._grammars: dict[str, Any] = {}
+        self._formatter: Any = None
+        # Greedy GBNF calls (plans) go through core/llama_decode.py; False: llama-cpp-python's chain.
+        self.fast_greedy = True
+        self.last_decode: Any = None
         self._prefix_states: dict[str, tuple[np.ndarray, bytes]] = {}
         self._pieces: list[str] | None = None
         try:
@@ -224,6 +228,10 @@ class LlamaCppController:
              grammar: str | None = None, logits_processor: Any = None) -> Completion:
         """`schema` (JSON schema) or `grammar` (GBNF text) constrains the output; `logits_processor`
         (a callable on (token ids, scores)) may ban tokens on top of it."""
+        if grammar and temperature == 0.0 and not stop and on_token is None and self.fast_greedy:
+            fast = self._chat_greedy(messages, grammar, max_tokens, logits_processor, cancel)
+            if fast is not None:
+                return fast
         grammar = self._gbnf(grammar) if grammar else (self._grammar(schema) if schema else None)
         extra: dict[str, Any] = {}
         if logits_processor is not None:
@@ -257,6 +265,43 @@ class LlamaCppController:
     def complete_json(self, messages: list[Message], schema: dict[str, Any],
                       max_tokens: int = 512) -> dict[str, Any]:
         return _json_from(self.chat(messages, max_tokens=max_tokens, schema=schema))
+
+    def prompt_tokens(self, messages: list[Message]) -> list[int] | None:
+        """The prompt create_chat_completion would evaluate for `messages` (the GGUF's chat
+        template, generation prompt included); None for a model without a template."""
+        llm = self._llm
+        if self._formatter is None:
+            template = llm.metadata.get("tokenizer.chat_template")
+            if not template:
+                return None
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+            eos, bos = llm.token_eos(), llm.token_bos()
+            self._formatter = Jinja2ChatFormatter(
+                template=template, eos_token=llm._model.token_get_text(eos) if eos != -1 else "",
+                bos_token=llm._model.token_get_text(bos) if bos != -1 else "", stop_token_ids=[eos])
+        result = self._formatter(messages=messages)
+        return llm.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True)
+
+    def _chat_greedy(self, messages: list[Message], grammar: str, max_tokens: int,
+                     logits_processor: Any, cancel: threading.Event | None) -> Completion | None:
+        """Greedy decoding under a GBNF grammar by core/llama_decode.py (the grammar checks the
+        best token first); None when the model has no chat template to format with."""
+        from core.llama_decode import DecodeCancelled, GreedyDecoder
+
+        with self._lock:
+            t0 = time.monotonic()
+            tokens = self.prompt_tokens(messages)
+            if tokens is None:
+                return None
+            try:
+                res = GreedyDecoder(self._llm).decode(tokens, grammar, max_tokens=max_tokens,
+                                                      logits_processor=logits_processor, cancel=cancel)
+            except DecodeCancelled as e:
+                raise GenerationCancelled(str(e)) from e
+            self.last_decode = res
+            return Completion(res.text, res.prompt_tokens, len(res.tokens), time.monotonic() - t0,
+                              res.finish_reason)
 
 
 def _kv_dir() -> Path:

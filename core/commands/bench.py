@@ -27,6 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                          "the tool list is the benchmark's) or all of Maestro's")
     tb.add_argument("--attach-files", action=argparse.BooleanOptionalAction, default=True,
                     help="pass file names the request mentions as attached files (default on)")
+    tb.add_argument("--demos", type=int, default=None,
+                    help="demos retrieved per request (default: the planner's own)")
     tb.add_argument("--out", type=Path, help="write one JSON line per sample (plan, gold, scores)")
     tb.add_argument("--json", action="store_true", help="print the result as one JSON line")
     tb.set_defaults(func=run_taskbench)
@@ -86,13 +88,16 @@ def run_taskbench(args: argparse.Namespace) -> int:
             _err(f"bench: cannot load the planner: {e}")
             return 2
         name = getattr(getattr(planner, "controller", None), "name", name)
+        if args.demos is not None:
+            planner.retrieve = max(0, args.demos)
         if args.split == "train":  # the demo pool itself: a record must not retrieve its own demo
             planner.retriever.exclude_same_request = True
         plan_fn = tr.planner_plan_fn(planner, attach_files=args.attach_files)
     _err(f"bench taskbench: {len(records)} {args.split} records from {data_dir()}, controller {name}")
     results = tr.run(records, plan_fn, progress=_err, dump=args.out)
     rep = tr.report(results, benchmark="taskbench", split=args.split, controller=name,
-                    attach_files=args.attach_files, tasks=args.tasks, offset=args.offset)
+                    attach_files=args.attach_files, tasks=args.tasks, offset=args.offset,
+                    demos=getattr(planner, "retrieve", None) if args.controller != "gold" else None)
     _print(rep, args.json)
     return 0
 

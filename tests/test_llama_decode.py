@@ -1,0 +1,71 @@
+"""Greedy GBNF decoding by core/llama_decode.py against llama-cpp-python's own sampler chain,
+on the real 1.5B controller: the same plans, the grammar kept, cancel honoured, the KV cache
+left consistent for prefix reuse."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from core.llm import GenerationCancelled
+from core.plan_constraint import PlanConstraint
+from core.planner import Planner, media_files
+from core.settings import Settings
+
+pytestmark = pytest.mark.slow
+
+REQUESTS = [
+    ("Transcribe this recording and then summarize it", ["audio1.wav"]),
+    ("Estimate the depth of this image and segment the objects in it", ["image1.jpg"]),
+    ("Is this review positive or negative: 'The battery died after two days, awful.'", []),
+]
+
+
+@pytest.fixture(scope="module")
+def planner():
+    from core.llm import load_controller
+
+    p = Planner(load_controller(Settings()))
+    p.warm()
+    return p
+
+
+def _chat(planner, request, files, fast):
+    c = planner.controller
+    c.fast_greedy = fast
+    media = media_files(files, request, "")
+    msgs = planner.messages(request, files, "", planner.retriever.top(request, 2, 0.45))
+    planner.controller.prime(planner.prefix())
+    try:
+        return c.chat(msgs, max_tokens=96, temperature=0.0, grammar=planner.grammar_for(media),
+                      logits_processor=PlanConstraint(planner._names, media, c.token_pieces()))
+    finally:
+        c.fast_greedy = True
+
+
+@pytest.mark.parametrize("request_text,files", REQUESTS)
+def test_same_plan_as_the_sampler_chain(planner, request_text, files):
+    chain = _chat(planner, request_text, files, fast=False)
+    fast = _chat(planner, request_text, files, fast=True)
+    assert fast.text == chain.text and fast.text.startswith("1 ")
+    assert fast.finish_reason == "stop" and fast.completion_tokens == chain.completion_tokens
+    assert planner.controller.last_decode.tokens  # the fast path really ran
+
+
+def test_a_grammar_that_forbids_the_favourite_token_is_obeyed(planner):
+    c = planner.controller
+    out = c.chat([{"role": "user", "content": "Say hello."}], max_tokens=8, temperature=0.0,
+                 grammar='root ::= "yes" | "no"')
+    assert out.text in ("yes", "no") and c.last_decode.full_grammar_passes >= 1
+
+
+def test_cancel_stops_and_the_cache_stays_usable(planner):
+    c = planner.controller
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(GenerationCancelled):
+        c.chat([{"role": "user", "content": "Count to fifty."}], max_tokens=64, temperature=0.0,
+               grammar='root ::= [0-9 ]+', cancel=stop)
+    outcome = planner.plan("Transcribe this recording and then summarize it", ["meeting.wav"])
+    assert outcome.ok and [t.task for t in outcome.plan.tasks] == ["automatic-speech-recognition", "summarization"]
