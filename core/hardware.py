@@ -38,11 +38,13 @@ def usable_cpus() -> int:
 
 
 def physical_cores(cpuinfo: str | None = None) -> int:
-    """Physical cores this process can use: the thread count where llama.cpp generates fastest.
+    """Physical cores this process can use: the thread count where llama.cpp generates fastest;
+    0 when unknown.
 
     llama-cpp-python's default is half the logical CPUs, which guesses hyper-threading: on a
     machine without it (a 2-core VM) that leaves one core idle and halves generation speed.
-    Linux: distinct (physical id, core id) pairs of /proc/cpuinfo; elsewhere the logical count."""
+    Linux: distinct (physical id, core id) pairs of /proc/cpuinfo. Elsewhere 0, and the caller
+    keeps llama-cpp-python's guess (right for most Windows and Intel Mac machines)."""
     if cpuinfo is None:
         try:
             with open("/proc/cpuinfo", encoding="utf-8") as f:
@@ -55,8 +57,7 @@ def physical_cores(cpuinfo: str | None = None) -> int:
         fields = {k.strip(): v.strip() for k, v in fields.items()}
         if "core id" in fields:
             cores.add((fields.get("physical id", "0"), fields["core id"]))
-    found = len(cores) if cores else usable_cpus()
-    return max(1, min(found, usable_cpus()))
+    return min(len(cores), usable_cpus()) if cores else 0
 
 
 @dataclass(frozen=True)

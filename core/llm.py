@@ -111,7 +111,7 @@ class LlamaCppController:
             # 0 = this machine's physical cores for generation and all usable CPUs for prompts
             # (llama-cpp-python's own default, half the CPUs, idles a core without hyper-threading).
             self._llm = Llama(model_path=str(self.model_path), n_ctx=n_ctx,
-                              n_threads=n_threads or hardware.physical_cores(),
+                              n_threads=n_threads or hardware.physical_cores() or None,
                               n_threads_batch=n_threads or hardware.usable_cpus(), n_gpu_layers=n_gpu_layers,
                               seed=seed, verbose=False)
         except Exception as e:  # llama.cpp raises ValueError for unreadable files

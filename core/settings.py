@@ -18,7 +18,7 @@ class Settings:
     endpoint_model: str = ""
     endpoint_key_in_keyring: bool = False  # the key itself lives in the OS keyring, never here
     device: str = "auto"  # auto | cpu | cuda | mps
-    threads: int = 0  # 0 = all cores
+    threads: int = 0  # 0 = automatic: the physical cores (core/hardware.py)
     context_tokens: int = 4096
     memory_budget_gb: float = 0.0  # 0 = 70 % of RAM
     offline: bool = False

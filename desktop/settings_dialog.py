@@ -4,7 +4,6 @@ threads, memory budget, data folder, offline mode."""
 from __future__ import annotations
 
 import dataclasses
-import os
 from pathlib import Path
 
 from PySide6.QtWidgets import (
@@ -25,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core import hardware
 from core.settings import Settings, save_settings
 
 PACKAGED = ["qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b"]
@@ -90,7 +90,8 @@ class SettingsDialog(QDialog):
         self.device.setCurrentText(s.device)
         self.threads = QSpinBox()
         self.threads.setRange(0, 256)
-        self.threads.setSpecialValueText(f"all cores ({os.cpu_count()})")
+        cores = hardware.physical_cores()
+        self.threads.setSpecialValueText(f"automatic ({cores} cores)" if cores else "automatic")
         self.threads.setValue(s.threads)
         self.memory = QDoubleSpinBox()
         self.memory.setRange(0, 4096)

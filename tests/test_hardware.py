@@ -93,10 +93,10 @@ def test_physical_cores_count_hyperthread_siblings_once(monkeypatch):
     monkeypatch.setattr(hardware, "usable_cpus", lambda: 16)
     assert hardware.physical_cores(_cpuinfo([(0, 0), (0, 0), (0, 1), (0, 1)])) == 2
     assert hardware.physical_cores(_cpuinfo([(0, 0), (0, 1), (1, 0), (1, 1)])) == 4  # two sockets
-    assert hardware.physical_cores("") == 16  # no core ids (not Linux): the logical count
+    assert hardware.physical_cores("") == 0  # no core ids (not Linux): unknown, llama.cpp guesses
 
 
 def test_physical_cores_never_exceed_the_cpus_this_process_may_use(monkeypatch):
     monkeypatch.setattr(hardware, "usable_cpus", lambda: 2)
     assert hardware.physical_cores(_cpuinfo([(0, i) for i in range(8)])) == 2
-    assert 1 <= hardware.physical_cores() <= hardware.usable_cpus()
+    assert 0 <= hardware.physical_cores() <= hardware.usable_cpus()
