@@ -359,12 +359,10 @@ class Planner:
         gated = uncued_tasks(_FILE_MENTION.sub(" ", request), _FILE_MENTION.sub(" ", context))
         return [n for n in self._names if n not in gated]
 
-    def _decode(self, msgs: list[Message], outcome: PlanOutcome,
-                cancel: threading.Event | None, media: dict[str, list[str]] | None = None,
-                names: list[str] | None = None) -> str:
-        names = self._names if names is None else names
+    def _decode(self, msgs: list[Message], outcome: PlanOutcome, cancel: threading.Event | None,
+                media: dict[str, list[str]], names: list[str]) -> str:
         if self.fmt == "lines":
-            completion = self._chat_gbnf(msgs, cancel, media or {}, names)
+            completion = self._chat_gbnf(msgs, cancel, media, names)
         else:
             schema = self.schema if names == self._names else plan_schema(sorted(names))
             completion = self.controller.chat(msgs, max_tokens=self.max_tokens, schema=schema,
