@@ -26,13 +26,11 @@ from typing import Any
 
 import numpy as np
 
+from core.llm import GenerationCancelled
+
 _TOKEN_DATA = np.dtype([("id", "<i4"), ("logit", "<f4"), ("p", "<f4")], align=True)
 
 LogitsProcessor = Callable[[np.ndarray, np.ndarray], np.ndarray]
-
-
-class DecodeCancelled(Exception):
-    pass
 
 
 @dataclass
@@ -101,12 +99,9 @@ class GreedyDecoder:
     def _eval_prompt(self, tokens: list[int]) -> None:
         """Evaluate what the KV cache lacks of `tokens` (prefix reuse, as Llama.generate does)."""
         llm = self.llm
-        same = 0
-        for a, b in zip(llm.input_ids[: llm.n_tokens], tokens, strict=False):
-            if a != b:
-                break
-            same += 1
-        same = min(same, len(tokens) - 1)  # re-evaluate at least the last token: fresh logits
+        n = min(llm.n_tokens, len(tokens))
+        differ = np.flatnonzero(llm.input_ids[:n] != np.asarray(tokens[:n]))
+        same = min(int(differ[0]) if len(differ) else n, len(tokens) - 1)  # re-evaluate at least the last token: fresh logits
         llm._ctx.kv_cache_seq_rm(-1, same, -1)
         llm.n_tokens = same
         llm.eval(tokens[same:])
@@ -128,7 +123,7 @@ class GreedyDecoder:
             self._eval_prompt(prompt)
             while len(out) < max_tokens:
                 if cancel is not None and cancel.is_set():
-                    raise DecodeCancelled("generation cancelled")
+                    raise GenerationCancelled("generation cancelled")
                 scores = self._last_logits()
                 if logits_processor is not None:
                     scores = np.asarray(logits_processor(llm.input_ids[: llm.n_tokens], scores),

@@ -287,18 +287,15 @@ class LlamaCppController:
                      logits_processor: Any, cancel: threading.Event | None) -> Completion | None:
         """Greedy decoding under a GBNF grammar by core/llama_decode.py (the grammar checks the
         best token first); None when the model has no chat template to format with."""
-        from core.llama_decode import DecodeCancelled, GreedyDecoder
+        from core.llama_decode import GreedyDecoder
 
         with self._lock:
             t0 = time.monotonic()
             tokens = self.prompt_tokens(messages)
             if tokens is None:
                 return None
-            try:
-                res = GreedyDecoder(self._llm).decode(tokens, grammar, max_tokens=max_tokens,
-                                                      logits_processor=logits_processor, cancel=cancel)
-            except DecodeCancelled as e:
-                raise GenerationCancelled(str(e)) from e
+            res = GreedyDecoder(self._llm).decode(tokens, grammar, max_tokens=max_tokens,
+                                                  logits_processor=logits_processor, cancel=cancel)
             self.last_decode = res
             return Completion(res.text, res.prompt_tokens, len(res.tokens), time.monotonic() - t0,
                               res.finish_reason)

@@ -9,7 +9,6 @@ import threading
 import pytest
 
 from core.llm import GenerationCancelled
-from core.plan_constraint import PlanConstraint
 from core.planner import Planner, media_files
 from core.settings import Settings
 
@@ -32,14 +31,13 @@ def planner():
 
 
 def _chat(planner, request, files, fast):
+    """The planner's own decode call (grammar + modality mask) on its prompt for `request`."""
     c = planner.controller
     c.fast_greedy = fast
-    media = media_files(files, request, "")
     msgs = planner.messages(request, files, "", planner.retriever.top(request, 2, 0.45))
-    planner.controller.prime(planner.prefix())
+    c.prime(planner.prefix())
     try:
-        return c.chat(msgs, max_tokens=96, temperature=0.0, grammar=planner.grammar_for(media),
-                      logits_processor=PlanConstraint(planner._names, media, c.token_pieces()))
+        return planner._chat_gbnf(msgs, None, media_files(files, request, ""), planner.offered(request))
     finally:
         c.fast_greedy = True
 
