@@ -104,6 +104,12 @@ class LlamaCppController:
             from llama_cpp import Llama
         except ImportError as e:
             raise ControllerError("llama-cpp-python is not installed (pip install llama-cpp-python)") from e
+        from core import llama_backend
+
+        try:  # before llama.cpp's first call: pick the CPU build this machine really runs
+            self.backend = llama_backend.activate(self.model_path)
+        except RuntimeError as e:
+            raise ControllerError(str(e)) from e
         if n_gpu_layers is None:
             n_gpu_layers = -1 if _gpu_offload_supported() else 0
         t0 = time.monotonic()

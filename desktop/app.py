@@ -46,8 +46,10 @@ def _install_crash_handler(log_path: str) -> None:
         exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
 
 
-def create_window(engine_factory=None):  # noqa: ANN001, ANN201 - returns (window, store, host)
-    """Build the window and its collaborators without starting the engine (tests use this)."""
+def create_window(engine_factory: str | None = None):  # noqa: ANN201 - returns (window, store, host)
+    """Build the window and its collaborators without starting the engine (tests use this).
+
+    `engine_factory` is "module:function", called in the engine process as f(bus, settings)."""
     from core.settings import load_settings
     from core.store import Store
     from desktop.engine_host import EngineHost
@@ -107,6 +109,5 @@ def run_app(argv: list[str] | None = None) -> int:
     try:
         return app.exec()
     finally:
-        host.cancel()
-        host.join(5.0)
+        host.close(5.0)
         store.close()

@@ -105,6 +105,7 @@ class MainWindow(QMainWindow):
         host.info_changed.connect(self._on_engine_info)
         host.turn_done.connect(self._on_turn_done)
         host.turn_failed.connect(self._on_turn_failed)
+        host.engine_crashed.connect(self._on_engine_crashed)
         self.composer.send_requested.connect(self.send)
         self.composer.stop_requested.connect(self.stop)
         self.sidebar.selected.connect(self.open_conversation)
@@ -151,6 +152,11 @@ class MainWindow(QMainWindow):
         tools.addAction("Models…", self.open_models)
         tools.addAction("Settings…", self.open_settings)
         tools.addSeparator()
+        kill = QAction("Stop the engine and restart it", self)
+        kill.setShortcut(QKeySequence("Ctrl+Shift+K"))
+        kill.setToolTip("For an engine that does not answer Stop: ends its process; finished results are kept")
+        kill.triggered.connect(self.kill_engine)
+        tools.addAction(kill)
         tools.addAction("Open logs", self.open_logs)
 
     def open_models(self) -> None:
@@ -272,11 +278,19 @@ class MainWindow(QMainWindow):
         self.show_turn(turn_id)
 
     def stop(self) -> None:
+        """Stop cancels the turn; a second Stop while it is still stopping kills the engine process."""
         if self.host.busy:
-            self.host.cancel()
             bubble = self._bubble(self.running_turn)
+            if bubble is not None and bubble.status.text().startswith("stopping"):
+                self.kill_engine()
+                return
+            self.host.cancel()
             if bubble:
-                bubble.set_status("stopping…")
+                bubble.set_status("stopping… (press Stop again to end the engine process)")
+
+    def kill_engine(self) -> None:
+        self.statusBar().showMessage("Stopping the engine process…", 5000)
+        self.host.kill()
 
     def rerun(self, turn_id: str, task_id: int, model_id: str) -> None:
         """Re-execute one task with another model (and its dependents); the answer is rewritten."""
@@ -415,13 +429,14 @@ class MainWindow(QMainWindow):
 
     def _on_turn_failed(self, conv_id: str, turn_id: str, message: str) -> None:
         turn_id = turn_id or self.running_turn
-        data = {"turn_id": turn_id, "request": self.turns[turn_id].request if turn_id in self.turns else "",
-                "status": "failed", "error": message, "answer": "", "results": []}
+        state = self.turns.get(turn_id)
+        # Keep what the events already delivered (the plan, finished results, the answer so far).
+        data = state.partial() if state is not None else {"turn_id": turn_id, "request": "", "results": []}
+        data.update(status="failed", error=message)
         if turn_id:
             self.store.finish_turn(conv_id, data)
-            state = self.turns.get(turn_id)
             if state is not None:
-                state._finish("failed", "", message, {})
+                state._finish("failed", state.answer, message, {})
         self._finish_ui(turn_id, conv_id)
         bubble = self._bubble(turn_id) if turn_id else None
         if bubble is not None:
@@ -471,18 +486,24 @@ class MainWindow(QMainWindow):
                 if bubble.status.text().startswith("waiting for the engine"):
                     bubble.set_status("planning…" if state == "ready" else "")
 
+    def _on_engine_crashed(self, words: str) -> None:
+        self.statusBar().showMessage(f"The engine {words}. A new engine is starting; your conversations are "
+                                     "safe.", 15000)
+
     def _on_engine_info(self, info: dict) -> None:
         controller = info.get("controller", "")
-        self.engine_label.setToolTip(f"Controller: {controller}")
+        self.engine_label.setToolTip(f"Controller: {controller}\n{info.get('backend', '')}".strip())
         state = self.host.state
         prefix = "● Ready" if state == "ready" else ("● Engine error" if state == "error" else "● Loading")
         colour = {"ready": "#2e7d32", "error": "#b71c1c"}.get(state, "#e65100")
         self.engine_label.setText(f"<span style='color:{colour}'>{prefix[0]}</span>{prefix[1:]} — controller: "
                                   f"{controller}")
         self.device_label.setText(f"experts on {info.get('device', '?')} ({info.get('why', '')})")
+        if info.get("backend"):
+            self.device_label.setText(self.device_label.text() + f"; {info['backend']}")
 
     def _show_memory(self) -> None:
-        rss = rss_bytes()
+        rss = rss_bytes() + rss_bytes(self.host.pid)  # the window and its engine process
         total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 0
         text = f"memory in use: {rss / 1024**3:.2f} GB"
         if total:
@@ -504,19 +525,22 @@ class MainWindow(QMainWindow):
             if answer != QMessageBox.StandardButton.Yes:
                 event.ignore()
                 return
-            self.host.cancel()
-            self.host.join(5.0)
+        self.host.close(5.0)
         self.adapter.detach()
         self._memory_timer.stop()
         super().closeEvent(event)
 
 
-def rss_bytes() -> int:
-    """Resident memory of this process (Linux /proc; elsewhere the peak from getrusage)."""
+def rss_bytes(pid: int | None | str = "self") -> int:
+    """Resident memory of a process (Linux /proc; elsewhere this one's peak from getrusage)."""
+    if pid is None:
+        return 0
     try:
-        with open("/proc/self/statm", encoding="ascii") as f:
+        with open(f"/proc/{pid}/statm", encoding="ascii") as f:
             return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):
+        if pid != "self":
+            return 0
         import resource
         import sys
 

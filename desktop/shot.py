@@ -43,7 +43,7 @@ def take(args: argparse.Namespace) -> int:
     window.composer.send()
     turn_id = window.running_turn
     outcome: dict[str, str] = {}
-    host.turn_done.connect(lambda _conv, result: outcome.setdefault("status", result.status))
+    host.turn_done.connect(lambda _conv, result: outcome.setdefault("status", result["status"]))
     host.turn_failed.connect(lambda _conv, _turn, message: outcome.setdefault("status", f"failed: {message}"))
     deadline = time.monotonic() + args.timeout
     live = args.live.expanduser().resolve() if getattr(args, "live", None) else None
@@ -79,7 +79,7 @@ def take(args: argparse.Namespace) -> int:
     tasks = {t.id: t.status for t in state.tasks.values()} if state else {}
     print(f"saved {out} ({width}x{height}); turn {status}; tasks {tasks}; "
           f"all final: {all(s in FINAL_STATES for s in tasks.values())}")
-    host.join(10)
+    host.close(10)
     store.close()
     window.close()
     return 0 if status == "done" else 1

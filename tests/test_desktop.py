@@ -473,19 +473,16 @@ def test_switching_conversations_while_a_turn_runs(window, qtbot):
 
 
 def test_engine_that_cannot_start_is_reported_and_turns_fail_cleanly(qtbot, tmp_path):
-    from core.llm import ControllerError
     from desktop.app import create_window
 
-    def broken(bus, settings):  # noqa: ANN001, ANN202 - the factory signature
-        raise ControllerError(f"controller model file not found: {tmp_path / 'missing.gguf'}")
-
-    win, store, host = create_window(broken)
+    # The engine process builds its engine with this factory, which raises like a missing model.
+    win, store, host = create_window("tests.engine_doubles:broken_engine")
     qtbot.addWidget(win)
     win.show()
     host.start()
     qtbot.waitUntil(lambda: host.state == "error", timeout=10000)
     qtbot.waitUntil(lambda: "could not start" in win.engine_label.text(), timeout=5000)
-    assert "missing.gguf" in win.engine_label.text()
+    assert "model.gguf" in win.engine_label.text()
     win.composer.input.setPlainText("hello")
     with qtbot.waitSignal(host.turn_failed, timeout=10000):
         win.composer.send()
@@ -494,7 +491,8 @@ def test_engine_that_cannot_start_is_reported_and_turns_fail_cleanly(qtbot, tmp_
     bubble = win.chat.bubble_for(turn_id)
     assert bubble.status.text().startswith("Failed: The engine is not available")
     assert store.turn(turn_id)["status"] == "failed"
-    assert "missing.gguf" in store.messages(win.conv_id)[-1].content
+    assert "model.gguf" in store.messages(win.conv_id)[-1].content
+    host.close()
     store.close()
 
 
