@@ -78,7 +78,22 @@ def _maestro_version() -> str:
         return "unknown"
 
 
-def devices(preference: str) -> dict[str, Any]:
+def llama_cpu_backend(controller: str) -> dict[str, Any]:
+    """The llama.cpp CPU build this machine runs (health-checked once per build + CPU)."""
+    from core import llama_backend
+    from core.llm import ControllerError, controller_model_path
+
+    try:
+        path = controller_model_path(controller)
+    except ControllerError:
+        path = None  # no model to check with: the choice says it is unchecked
+    try:
+        return llama_backend.activate(path).to_dict()
+    except (RuntimeError, OSError) as e:
+        return {"variant": None, "error": str(e), "description": f"llama.cpp CPU backend: none runs here ({e})"}
+
+
+def devices(preference: str, controller: str = "") -> dict[str, Any]:
     from core import hardware
 
     out: dict[str, Any] = {"cpu_count": hardware.detect().cpu_count,
@@ -91,6 +106,8 @@ def devices(preference: str) -> dict[str, Any]:
     try:
         import llama_cpp
 
+        if controller:  # the CPU backend is registered before llama.cpp's first call
+            out["llama_cpu_backend"] = llama_cpu_backend(controller)
         out["llama_gpu_offload"] = bool(llama_cpp.llama_supports_gpu_offload())
     except Exception:  # noqa: BLE001 - reported below as a missing controller runtime
         out["llama_gpu_offload"] = None
@@ -149,6 +166,8 @@ def _print_text(report: dict[str, Any]) -> None:
           f"ctranslate2 {d['ctranslate2']['device']}/{d['ctranslate2']['dtype']}; "
           f"onnxruntime {', '.join(d['ort_providers']) or 'not installed'}; "
           f"llama.cpp GPU offload {d['llama_gpu_offload']}; {d['cpu_count']} CPU cores")
+    if d.get("llama_cpu_backend"):
+        print(d["llama_cpu_backend"]["description"])
     for key, value in report["locations"].items():
         print(f"{key:9} {value or '-'}")
 
@@ -162,7 +181,9 @@ def run(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv or [])
     from core.settings import load_settings
 
-    report: dict[str, Any] = {"versions": versions(), "devices": devices(load_settings().device),
+    settings = load_settings()
+    report: dict[str, Any] = {"versions": versions(),
+                              "devices": devices(settings.device, args.controller or settings.controller),
                               "locations": locations()}
     if not args.json:  # say what we have before the slow part
         _print_text(report)
