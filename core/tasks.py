@@ -71,13 +71,35 @@ TASKS: dict[str, TaskSpec] = {s.name: s for s in [
     _t("image-segmentation", [("image", "image")], "image", "split an image into labelled regions",
        ("text",)),
     _t("depth-estimation", [("image", "image")], "image", "estimate a depth map of an image"),
+    _t("zero-shot-image-classification", [("image", "image"), ("labels", "text")], "text",
+       "pick the best of given labels for an image"),
+    _t("tabular-classification", [("image", "image")], "text",
+       "classify the rows of a table (CSV file or table image)"),
     _t("text-to-image", [("text", "text")], "image", "draw an image from a description"),
     _t("image-to-image", [("image", "image"), ("text", "text", False)], "image",
        "change an image as described"),
+    # ControlNet: a condition image from a photo, then an image drawn from a prompt under it
+    _t("canny-control", [("image", "image")], "image", "canny edge map of an image"),
+    _t("mlsd-control", [("image", "image")], "image", "straight line map of an image"),
+    _t("openpose-control", [("image", "image")], "image", "human pose skeleton of an image"),
+    _t("seg-control", [("image", "image")], "image", "colour-coded segmentation map of an image"),
+    _t("canny-text-to-image", [("image", "image"), ("text", "text")], "image",
+       "draw from a prompt following an edge map"),
+    _t("mlsd-text-to-image", [("image", "image"), ("text", "text")], "image",
+       "draw from a prompt following a line map"),
+    _t("openpose-text-to-image", [("image", "image"), ("text", "text")], "image",
+       "draw from a prompt following a pose skeleton"),
+    _t("depth-text-to-image", [("image", "image"), ("text", "text")], "image",
+       "draw from a prompt following a depth map"),
+    _t("seg-text-to-image", [("image", "image"), ("text", "text")], "image",
+       "draw from a prompt following a segmentation map"),
+    # video
+    _t("text-to-video", [("text", "text")], "video", "make a short video clip from a description"),
     # audio
     _t("automatic-speech-recognition", [("audio", "audio")], "text", "transcribe speech"),
     _t("text-to-speech", [("text", "text")], "audio", "speak a text aloud"),
     _t("audio-classification", [("audio", "audio")], "text", "label a sound"),
+    _t("audio-to-audio", [("audio", "audio")], "audio", "remove noise from speech audio"),
 ]}
 
 
@@ -94,6 +116,9 @@ ALIASES = {
     "tts": "text-to-speech",
     "ner": "token-classification",
     "sentiment-analysis": "text-classification",
+    "speech-enhancement": "audio-to-audio",
+    "canny-edge-detection": "canny-control",
+    "pose-estimation": "openpose-control",
 }
 
 

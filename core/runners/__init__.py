@@ -26,6 +26,12 @@ REGISTRY: dict[str, str] = {
     "mediapipe": "core.runners.mediapipe_vision:MediaPipeRunner",
     "silero-vad": "core.runners.silero_vad:SileroVadRunner",
     "style-onnx": "core.runners.style_transfer:StyleTransferRunner",
+    "opencv": "core.runners.edges:EdgeMapRunner",
+    "mediapipe-pose": "core.runners.pose_control:PoseControlRunner",
+    "nsnet2-onnx": "core.runners.denoise:NSNet2Runner",
+    "controlnet": "core.runners.controlnet:ControlNetRunner",
+    "diffusers-video": "core.runners.video:TextToVideoRunner",
+    "sklearn": "core.runners.tabular:TabularRunner",
 }
 
 
