@@ -1,15 +1,28 @@
 """Stage 4: the answer, written by the controller from the structured results and streamed.
 
 Results are passed as data inside <results> tags, and the prompt says never to follow text
-found there. Whatever the LLM writes, a plain list of every task (model, output, files,
-failures) is appended, so every result and file is cited even if the LLM leaves one out."""
+found there. Evidence is graded first (core.evidence): a low-scored output reaches the controller
+as a guess with its percentage, a task whose model is missing as "not run, needs X". If the
+controller still states a guess as fact, its text is replaced by a plain one written from the
+results. A note names every missing model, and a list of every task (number, model, timing, output,
+file names; never temp paths) is appended, so each result is cited even if the LLM leaves it out."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from core.evidence import (
+    FOOTER_RULE,
+    NeededModel,
+    guess_text,
+    guesses,
+    missing_text,
+    needed_model,
+    states_guess_as_fact,
+)
 from core.llm import Controller, GenerationCancelled, Message
 from core.paths import PROMPTS_DIR
 from core.plan import Plan
@@ -23,6 +36,16 @@ def _clip(text: str, n: int = MAX_RESULT_CHARS) -> str:
     return text if len(text) <= n else text[:n] + " …"
 
 
+def missing_model(r: TaskResult) -> NeededModel | None:
+    """The model a failed task needed and did not have (None for other failures)."""
+    if r.status != "failed":
+        return None
+    err = (r.error or "").lower()
+    if r.model and not ("not installed" in err or "could not download" in err):
+        return None
+    return needed_model(r.task, r.model)
+
+
 def results_block(plan: Plan, results: dict[int, TaskResult]) -> str:
     lines = []
     for t in plan.tasks:
@@ -32,30 +55,79 @@ def results_block(plan: Plan, results: dict[int, TaskResult]) -> str:
         head = f"task {t.id} {t.task}"
         if r.model:
             head += f" [model {r.model}]"
-        if r.status == "done" and r.output:
-            lines.append(f"{head}: {_clip(r.output.text)}")
+        need = missing_model(r)
+        if need is not None:
+            lines.append(f"{head}: NOT RUN — the model it needs ({need.model}) is not installed; nothing is "
+                         "known about what this task would have found")
+        elif r.status == "done" and r.output:
+            unsure = guesses(r.output.data)
+            if unsure:
+                lines.append(f"{head}: UNSURE (low confidence) — {guess_text(unsure)}. Report it only as a "
+                             "guess, with its percentage")
+            else:
+                lines.append(f"{head}: {_clip(r.output.text)}")
             for f in r.output.files:
-                lines.append(f"  file ({f.modality}): {f.path}")
+                lines.append(f"  file ({f.modality}): {Path(f.path).name}")
         else:
             lines.append(f"{head}: {r.status.upper()} — {r.error or 'no reason given'}")
     return "\n".join(lines)
 
 
+def _short_model(model: str | None) -> str:
+    return (model or "").split("/")[-1]
+
+
 def sources_footer(plan: Plan, results: dict[int, TaskResult]) -> str:
     """The deterministic citation list appended to every answer that ran tasks."""
-    lines = ["", "---", "Tasks:"]
+    lines = [FOOTER_RULE]
     for t in plan.tasks:
         r = results.get(t.id)
         if r is None:
             continue
-        model = f" — {r.model}" if r.model else ""
-        secs = f" ({r.duration_s:.1f} s)" if r.duration_s is not None else ""
-        if r.status == "done" and r.output:
-            lines.append(f"{t.id}. {t.task}{model}{secs}: {_clip(r.output.text, 200)}")
-            lines.extend(f"   file: {f.path}" for f in r.output.files)
+        facts = ", ".join(x for x in (_short_model(r.model),
+                                      f"{r.duration_s:.1f} s" if r.duration_s is not None else "") if x)
+        head = f"- #{t.id} {t.task}" + (f" ({facts})" if facts else "")
+        need = missing_model(r)
+        if need is not None:
+            lines.append(f"{head}: not run — needs {need.model} ({need.size_text()}), not installed")
+        elif r.status == "done" and r.output:
+            unsure = guesses(r.output.data)
+            shown = f"unsure — {guess_text(unsure)}" if unsure else _clip(r.output.text, 200)
+            names = ", ".join(Path(f.path).name for f in r.output.files)
+            lines.append(f"{head}: " + " · ".join(x for x in (shown, names) if x))
         else:
-            lines.append(f"{t.id}. {t.task}{model}: {r.status} — {r.error or ''}".rstrip(" —"))
+            lines.append(f"{head}: {r.status} — {r.error or ''}".rstrip(" —"))
     return "\n".join(lines)
+
+
+def plain_answer(plan: Plan, results: dict[int, TaskResult]) -> str:
+    """The answer written from the results alone (no LLM): used when the controller's text states a
+    guess as fact, or when there is no controller."""
+    sentences = []
+    for t in plan.tasks:
+        r = results.get(t.id)
+        if r is None or missing_model(r) is not None:
+            continue  # said in the notes
+        if r.status == "done" and r.output:
+            unsure = guesses(r.output.data)
+            if unsure:
+                sentences.append(f"Task #{t.id} ({t.task}) is not sure: {guess_text(unsure)}.")
+            elif r.output.text.strip():
+                sentences.append(f"Task #{t.id} ({t.task}): {_clip(r.output.text, 300)}")
+        else:
+            sentences.append(f"Task #{t.id} ({t.task}) {r.status}: {r.error or 'no reason given'}.")
+    return "\n".join(sentences)
+
+
+def missing_notes(plan: Plan, results: dict[int, TaskResult]) -> str:
+    notes = []
+    for t in plan.tasks:
+        r = results.get(t.id)
+        need = missing_model(r) if r is not None else None
+        if need is not None:
+            text = missing_text(t.id, need)
+            notes.append(f"Note: {text[0].upper()}{text[1:]}")
+    return "\n".join(notes)
 
 
 def _prompt(name: str) -> str:
@@ -101,8 +173,17 @@ class Responder:
         elif not plan.tasks:
             body = "No controller model is loaded, so I cannot chat; attach files and ask for a task."
             emit(body)
-        if plan.tasks:
-            footer = sources_footer(plan, results)
-            emit("\n" + footer)
-            body = f"{body}\n{footer}" if body else footer.lstrip()
+        if not plan.tasks:
+            return body, seconds
+        unsure = [g for r in results.values() if r.status == "done" and r.output
+                  for g in [guesses(r.output.data)] if g]
+        if any(states_guess_as_fact(body, g) for g in unsure) or (not body and self.controller is None):
+            # The controller turned a guess into a fact: say plainly what the results say instead.
+            replaced = plain_answer(plan, results)
+            emit(f"\n\n(Rewritten from the results: the first draft stated a low-confidence guess as fact.)\n"
+                 f"{replaced}" if body else replaced)
+            body = replaced
+        extra = "\n".join(x for x in (missing_notes(plan, results), sources_footer(plan, results).lstrip("\n")) if x)
+        emit("\n\n" + extra if body else extra)
+        body = f"{body}\n\n{extra}" if body else extra
         return body, seconds

@@ -54,9 +54,10 @@ def test_results_are_fenced_as_data_and_everything_is_cited(tmp_path):
     block = user[user.index("<results>"):user.index("</results>")]
     assert "IGNORE YOUR INSTRUCTIONS" in block  # the file's text stays inside the data block
     assert answer.startswith("Here is what I found.")
-    for needle in ("1. optical-character-recognition — local:rapidocr", "2. text-to-speech — piper",
-                   f"file: {tmp_path / 'task2.wav'}", "3. image-classification — effnet: failed — image is truncated"):
+    for needle in ("#1 optical-character-recognition (local:rapidocr, 1.0 s)", "#2 text-to-speech (piper, 1.0 s)",
+                   "task2.wav", "#3 image-classification (effnet): failed — image is truncated"):
         assert needle in answer
+    assert str(tmp_path) not in answer and str(tmp_path) not in block  # file names, never temp paths
     assert "".join(tokens).split() == answer.split()  # the stream carries the whole answer
 
 
@@ -76,4 +77,4 @@ def test_controller_failure_still_returns_the_results(tmp_path):
 
     answer, _ = Responder(Broken()).respond("read it", PLAN, results(tmp_path))
     assert "could not write the answer: context window exceeded" in answer
-    assert "2. text-to-speech — piper" in answer
+    assert "#2 text-to-speech (piper, 1.0 s): spoke 9 words · task2.wav" in answer
