@@ -68,3 +68,12 @@ def depth_image(depth: Any) -> Any:
     lo, hi = float(np.nanmin(d)), float(np.nanmax(d))
     scaled = (d - lo) / (hi - lo) if hi > lo else np.zeros_like(d)
     return Image.fromarray((scaled * 255).astype(np.uint8), mode="L")
+
+
+def ade20k_palette() -> list[tuple[int, int, int]]:
+    """ADE20K's 150 class colours (mmsegmentation's table), the colours the seg ControlNet learned."""
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "data" / "ade20k_palette.json"
+    return [tuple(c) for c in json.loads(path.read_text(encoding="utf-8"))]

@@ -112,6 +112,40 @@ def image_to_text(ctx: RunContext, loaded: Any, p: dict[str, Any]) -> TaskOutput
     return TaskOutput(text=caption or "(empty caption)", data={"caption": caption})
 
 
+def _image_labels(ctx: RunContext, inputs: dict[str, Any]) -> dict[str, Any]:
+    return {"image": load_image(inputs, "image"), "labels": _label_list(inputs)}
+
+
+def zero_shot_image(ctx: RunContext, loaded: Any, p: dict[str, Any]) -> TaskOutput:
+    found = loaded.pipe(p["image"], candidate_labels=p["labels"])
+    labels = sorted(({"label": r["label"], "score": round(float(r["score"]), 4)} for r in found),
+                    key=lambda r: -r["score"])
+    return TaskOutput(text=_scores(labels), data={"labels": labels, "label": labels[0]["label"]})
+
+
+def seg_control(ctx: RunContext, loaded: Any, p: dict[str, Any]) -> TaskOutput:
+    """Each pixel painted with its class's colour in ADE20K's palette: the seg ControlNet's input."""
+    import numpy as np
+    from PIL import Image
+
+    from core.runners.draw import ade20k_palette
+
+    palette = ade20k_palette()
+    label2id = {str(k): int(v) for k, v in (loaded.model.config.label2id or {}).items()}
+    w, h = p["image"].size
+    canvas = np.zeros((h, w, 3), np.uint8)
+    regions = []
+    for s in loaded.pipe(p["image"], subtask="semantic"):
+        mask = np.asarray(s["mask"]) > 0
+        cls = label2id.get(str(s["label"]), len(regions))
+        canvas[mask] = palette[cls % len(palette)]
+        regions.append({"label": s["label"], "class_id": cls, "share": round(float(mask.mean()), 4)})
+    regions.sort(key=lambda r: -r["share"])
+    text = f"segmentation map {w}x{h}: " + ", ".join(r["label"] for r in regions[:8]) if regions else \
+        "segmentation map: no regions found"
+    return TaskOutput(text=text, files=[save_png(ctx, Image.fromarray(canvas))], data={"regions": regions})
+
+
 def _question(ctx: RunContext, inputs: dict[str, Any]) -> dict[str, Any]:
     return {"image": load_image(inputs, "image"), "question": text_arg(inputs, "question", 1000)}
 
@@ -175,12 +209,16 @@ def document_qa(ctx: RunContext, loaded: Any, p: dict[str, Any]) -> TaskOutput:
 
 
 # -- text -----------------------------------------------------------------------------------------
-def _labels(ctx: RunContext, inputs: dict[str, Any]) -> dict[str, Any]:
+def _label_list(inputs: dict[str, Any]) -> list[str]:
     raw = text_arg(inputs, "labels", 2000)
-    labels = [x.strip() for x in raw.replace(";", ",").split(",") if x.strip()]
+    labels = list(dict.fromkeys(x.strip() for x in raw.replace(";", ",").split(",") if x.strip()))
     if len(labels) < 2:
         raise RunnerError("'labels' needs at least two candidate labels, separated by commas")
-    return {"text": text_arg(inputs, "text"), "labels": labels}
+    return labels
+
+
+def _labels(ctx: RunContext, inputs: dict[str, Any]) -> dict[str, Any]:
+    return {"text": text_arg(inputs, "text"), "labels": _label_list(inputs)}
 
 
 def zero_shot(ctx: RunContext, loaded: Any, p: dict[str, Any]) -> TaskOutput:
@@ -357,4 +395,6 @@ HANDLERS: dict[str, Handler] = {
     "audio-classification": Handler(_audio, audio_classification),
     "automatic-speech-recognition": Handler(_audio, speech_recognition),
     "text-to-speech": Handler(_text, text_to_speech),
+    "zero-shot-image-classification": Handler(_image_labels, zero_shot_image),
+    "seg-control": Handler(_image, seg_control),
 }

@@ -32,6 +32,8 @@ PIPELINE_TASKS = {
     "audio-classification": "audio-classification",
     "automatic-speech-recognition": "automatic-speech-recognition",
     "text-to-speech": "text-to-audio",
+    "zero-shot-image-classification": "zero-shot-image-classification",
+    "seg-control": "image-segmentation",  # semantic masks, coloured with ControlNet's ADE20K palette
 }
 MODEL_TASKS = ("summarization", "translation", "question-answering", "image-to-text",
                "visual-question-answering")
