@@ -364,3 +364,13 @@ def activate(model_path: Path | None) -> Choice:
 
 def active() -> Choice | None:
     return _active
+
+
+def env_for_llama_process(model_path: Path | None) -> dict[str, str]:
+    """Environment that makes another llama.cpp process (`python -m llama_cpp.server`) load the same
+    checked CPU build: with GGML_BACKEND_DL, llama.cpp alone only looks next to the executable."""
+    choice = activate(model_path)
+    folder = lib_dir()
+    if choice.variant is None or folder is None:
+        return {}
+    return {"GGML_BACKEND_PATH": str(folder / _so(f"cpu-{choice.variant}"))}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -29,10 +30,13 @@ def server(tmp_path_factory):
     model = controller_model_path("qwen2.5-coder-0.5b")
     port = _free_port()
     log = tmp_path_factory.mktemp("server") / "server.log"
+    from core.llama_backend import env_for_llama_process
+
+    env = {**os.environ, **env_for_llama_process(model)}  # the same checked CPU build as Maestro's
     proc = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
          "--port", str(port), "--n_ctx", "4096", "--model_alias", "qwen-0.5b"],
-        stdout=subprocess.DEVNULL, stderr=log.open("wb"))  # a pipe would fill up and block it
+        stdout=subprocess.DEVNULL, stderr=log.open("wb"), env=env)  # a pipe would fill up and block it
     base = f"http://127.0.0.1:{port}/v1"
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
