@@ -28,7 +28,7 @@ PYEOF
 }
 if installed_ok; then exit 0; fi
 if ! ls "$WHEELS"/llama_cpp_python-*.whl >/dev/null 2>&1; then
-  echo "Building llama-cpp-python $VERSION for every CPU level (once per machine; 15-25 min on 2 cores)…" >&2
+  echo "Building llama-cpp-python $VERSION for every CPU level (once per machine: about 8 min on 2 idle cores)…" >&2
   mkdir -p "$WHEELS.tmp"
   CMAKE_ARGS="$ARGS" CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc 2>/dev/null || echo 2)}" \
     "$PY" -m pip wheel -q --no-deps --no-cache-dir --no-binary llama-cpp-python \
