@@ -130,7 +130,9 @@ def _config(folder: Path) -> dict[str, Any]:
         return {}
 
 
-def load_estimator(folder: Path, model_id: str, settings: dict[str, Any]) -> Any:
+def model_file(folder: Path, model_id: str, settings: dict[str, Any]) -> Path:
+    """The estimator's file; a pickle only for a model id the user allowed (checked on every run, so a
+    model warm in the pool is not reused after the permission was taken back)."""
     cfg = _config(folder)
     named = (cfg.get("model") or {}).get("file")
     candidates = [folder / named] if named else sorted(
@@ -138,6 +140,13 @@ def load_estimator(folder: Path, model_id: str, settings: dict[str, Any]) -> Any
     path = next((p for p in candidates if p.is_file()), None)
     if path is None:
         raise RunnerError(f"{model_id} has no scikit-learn model file (.skops, .joblib) in {folder.name}")
+    if path.suffix != ".skops" and model_id not in (settings.get("allow_pickle_models") or []):
+        raise RunnerError(f"{model_id} is a pickle ({path.name}), which can run code when loaded; Maestro refuses "
+                          "it unless you allow this model in Settings -> allow pickle models")
+    return path
+
+
+def load_estimator(path: Path, model_id: str) -> Any:
     if path.suffix == ".skops":
         import skops.io as sio
 
@@ -146,9 +155,6 @@ def load_estimator(folder: Path, model_id: str, settings: dict[str, Any]) -> Any
         if refused:
             raise RunnerError(f"{model_id} contains types Maestro does not trust: {', '.join(refused[:3])}")
         return sio.load(path, trusted=untrusted)
-    if model_id not in (settings.get("allow_pickle_models") or []):
-        raise RunnerError(f"{model_id} is a pickle ({path.name}), which can run code when loaded; Maestro refuses "
-                          "it unless you allow this model in Settings -> allow pickle models")
     import joblib
 
     return joblib.load(path)
@@ -195,8 +201,9 @@ class TabularRunner:
             raise RunnerError(f"the scikit-learn runner cannot do '{ctx.task}'")
         table = read_table(ctx, inputs)  # a malformed table fails before the model loads
         folder = model_dir(ctx.model)
+        path = model_file(folder, ctx.model.id, ctx.settings)
         ctx.check_cancel()
-        with default_pool().use(f"{self.runtime}:{folder}", lambda: load_estimator(folder, ctx.model.id, ctx.settings),
+        with default_pool().use(f"{self.runtime}:{path}", lambda: load_estimator(path, ctx.model.id),
                                 ctx.model.size_bytes or folder_bytes(folder)) as lease:
             model = lease.model
             x, names = _features(table, list(_config(folder).get("columns") or []), model)
