@@ -55,9 +55,9 @@ TB_TO_MAESTRO: dict[str, str | None] = {
     "Text-to-Speech": "text-to-speech",
     "Automatic Speech Recognition": "automatic-speech-recognition",
     "Audio Classification": "audio-classification",
-    "Tabular Classification": None,
-    "Text-to-Video": None,
-    "Audio-to-Audio": None,
+    "Tabular Classification": "tabular-classification",  # TaskBench gives it a table image
+    "Text-to-Video": "text-to-video",
+    "Audio-to-Audio": "audio-to-audio",
 }
 
 # Maestro task -> TaskBench tool. image-to-image is split by its args (see tb_name); OCR models

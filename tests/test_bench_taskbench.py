@@ -133,7 +133,7 @@ def test_converter_names_args_and_deps():
 
 
 def test_converter_refuses_missing_tools_unless_lenient():
-    rec = Record("5", "chain", "r", [Node("Text-to-Video", ["a dog"]), Node("Text-to-Speech", ["hi"])], [])
+    rec = Record("5", "chain", "r", [Node("Image-to-Video", ["a dog"]), Node("Text-to-Speech", ["hi"])], [])
     with pytest.raises(NotConvertible):
         to_maestro_plan(rec)
     assert [t["task"] for t in to_maestro_plan(rec, strict=False)["tasks"]] == ["text-to-speech"]
