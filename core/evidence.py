@@ -122,6 +122,29 @@ def needed_model(task: str, chosen: str | None = None) -> NeededModel | None:
     return NeededModel(task, pick.id, int(pick.size_bytes or 0), str(pick.license or ""))
 
 
+_MISSING_WORDS = ("not installed", "could not download", "to be downloaded", "needs ", "no model")
+
+
+def _named_model(task: str, error: str) -> str | None:
+    """The catalog model a selector message names ("needs org/name, 990 MB, not installed")."""
+    try:
+        from core import catalog
+
+        return next((e.id for e in catalog.models_for_task(task) if e.id in error), None)
+    except Exception:  # noqa: BLE001 - the catalog is optional here
+        return None
+
+
+def missing_for(task: str, status: str, model: str | None, error: str | None) -> NeededModel | None:
+    """The model a failed task needed and did not have (None for other failures)."""
+    if status != "failed":
+        return None
+    err = (error or "").lower()
+    if not any(k in err for k in _MISSING_WORDS):
+        return None  # failed for another reason (a bad input, a crash): a download would not help
+    return needed_model(task, model or _named_model(task, error or ""))
+
+
 def missing_text(tid: int, need: NeededModel) -> str:
     licence = f", licence {need.license}" if need.license else ""
     return (f"task #{tid} ({need.task}) did not run: it needs {need.model} ({need.size_text()}{licence}), which "

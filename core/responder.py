@@ -19,8 +19,8 @@ from core.evidence import (
     NeededModel,
     guess_text,
     guesses,
+    missing_for,
     missing_text,
-    needed_model,
     states_guess_as_fact,
 )
 from core.llm import Controller, GenerationCancelled, Message
@@ -38,12 +38,7 @@ def _clip(text: str, n: int = MAX_RESULT_CHARS) -> str:
 
 def missing_model(r: TaskResult) -> NeededModel | None:
     """The model a failed task needed and did not have (None for other failures)."""
-    if r.status != "failed":
-        return None
-    err = (r.error or "").lower()
-    if r.model and not ("not installed" in err or "could not download" in err):
-        return None
-    return needed_model(r.task, r.model)
+    return missing_for(r.task, r.status, r.model, r.error)
 
 
 def results_block(plan: Plan, results: dict[int, TaskResult]) -> str:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSizeF, Qt, QTimer, Signal
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QTextBrowser, QVBoxLayout, QWidget
 
-from desktop.files import kind_of
 from desktop.media import media_widget
+
+if TYPE_CHECKING:
+    from desktop.cards import ResultCards
 
 
 class MessageText(QTextBrowser):
@@ -84,6 +87,7 @@ class MessageBubble(QFrame):
         self.media.addStretch(1)
         layout.addLayout(self.media)
         self.text = ""
+        self.cards: ResultCards | None = None
         self.max_width = 560
         self.set_text(text)
         if role == "assistant" and turn_id:
@@ -149,6 +153,7 @@ class MessageBubble(QFrame):
 
 class ChatView(QScrollArea):
     turn_clicked = Signal(str)
+    download_requested = Signal(str, int, str)  # turn id, task id, model id (from a result card)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -200,15 +205,28 @@ class ChatView(QScrollArea):
     def bubble_for(self, turn_id: str, role: str = "assistant") -> MessageBubble | None:
         return next((b for b in reversed(self.bubbles) if b.turn_id == turn_id and b.role == role), None)
 
-    def add_result_files(self, bubble: MessageBubble, result: dict) -> None:
-        """Show every image/audio/text artifact of a turn's task results under its answer."""
-        paths: list[Path] = []
-        for r in result.get("results") or []:
-            for f in ((r.get("output") or {}).get("files") or []):
-                p = Path(str(f.get("path", "")))
-                if kind_of(p) in ("image", "audio", "text", "video") and p not in paths:
-                    paths.append(p)
-        bubble.add_files(paths)
+    def add_result_files(self, bubble: MessageBubble, result: dict) -> ResultCards | None:
+        """The turn's results as cards under its answer (one per task); the answer's own task list is
+        dropped from the bubble, since the cards say the same and more."""
+        from core.evidence import split_footer
+        from desktop.cards import ResultCards
+
+        if bubble.cards is not None:
+            bubble.media.removeWidget(bubble.cards)
+            bubble.cards.deleteLater()
+            bubble.cards = None
+        if not result.get("results"):
+            return None
+        body, footer = split_footer(bubble.text)
+        if footer:
+            bubble.set_text(body)
+        cards = ResultCards(result, bubble)
+        turn_id = str(result.get("turn_id") or bubble.turn_id or "")
+        cards.download_requested.connect(lambda tid, model: self.download_requested.emit(turn_id, tid, model))
+        bubble.media.insertWidget(bubble.media.count() - 1, cards)
+        bubble.cards = cards
+        bubble.fit()
+        return cards
 
     def _stick_to_bottom(self, _min: int, _max: int) -> None:
         if self._follow:

@@ -12,8 +12,10 @@ from PySide6.QtCore import QUrl, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QTextBrowser, QVBoxLayout, QWidget
 
 from core.plan import RESOURCE_RE
+from desktop import theme
+from desktop.evidence_text import download_line
 from desktop.state import RESPONSE_ID, TurnState
-from desktop.theme import STATE_COLOURS, STATE_LABELS
+from desktop.theme import STATE_LABELS
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
 
@@ -33,6 +35,7 @@ def models_for(task: str) -> list[str]:
 
 class TaskDetails(QWidget):
     rerun_requested = Signal(str, int, str)  # turn_id, task_id, model id
+    download_requested = Signal(str, int, str)  # turn_id, task_id, the missing model's id
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -49,18 +52,24 @@ class TaskDetails(QWidget):
         self.rerun_note = QLabel()
         self.rerun_note.setWordWrap(True)
         self.rerun_note.setStyleSheet("color: #666;")
+        self.download_button = QPushButton()
+        self.download_button.setObjectName("downloadButton")
+        self.download_button.clicked.connect(self._download)
+        self.download_button.hide()
         row = QHBoxLayout()
         row.addWidget(self.model_box, 1)
         row.addWidget(self.rerun_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.browser, 1)
+        layout.addWidget(self.download_button)
         layout.addLayout(row)
         layout.addWidget(self.rerun_note)
         self.clear()
 
     def clear(self) -> None:
         self.turn, self.task_id = None, None
+        self.download_button.hide()
         self.browser.setHtml("<p style='color:#80868b'>Click a node to see its model, inputs, outputs, "
                              "timings and errors.</p>")
         self._rerun_controls(False, "")
@@ -69,6 +78,7 @@ class TaskDetails(QWidget):
         self.turn, self.task_id = turn, task_id
         self._asked = (can_rerun, why_not)
         if task_id == RESPONSE_ID:
+            self.download_button.hide()
             self.browser.setHtml(_response_html(turn))
             self._rerun_controls(False, "")
             return
@@ -77,6 +87,10 @@ class TaskDetails(QWidget):
             self.clear()
             return
         self.browser.setHtml(task_html(turn, task_id))
+        need = t.download if t.needs_download else None
+        self.download_button.setVisible(need is not None)
+        if need is not None:
+            self.download_button.setText(f"Download {need.get('model')} ({download_line(need)}) and run")
         choices = [m for m in dict.fromkeys([*t.candidates, *models_for(t.task)]) if m and m != t.model]
         self.model_box.clear()
         self.model_box.addItems(choices)
@@ -101,6 +115,11 @@ class TaskDetails(QWidget):
         self.rerun_button.setEnabled(enabled)
         self.rerun_note.setText("" if enabled else why_not)
         self.rerun_note.setVisible(visible and bool(why_not) and not enabled)
+
+    def _download(self) -> None:
+        t = self.turn.tasks.get(self.task_id) if self.turn is not None and self.task_id is not None else None
+        if t is not None and t.download:
+            self.download_requested.emit(self.turn.turn_id, t.id, str(t.download.get("model")))
 
     def _rerun(self) -> None:
         model = self.model_box.currentText()
@@ -127,10 +146,17 @@ def _arg_html(value: Any) -> str:
 
 def task_html(turn: TurnState, task_id: int) -> str:
     t = turn.tasks[task_id]
-    fill, accent = STATE_COLOURS.get(t.status, STATE_COLOURS["pending"])
+    shown = "download" if t.needs_download else t.status
+    colours = theme.state_colours()
+    fill, accent = colours.get(shown, colours["pending"])
     parts = [f"<h3 style='margin:0'>#{t.id} {_esc(t.task)} "
-             f"<span style='background:{fill}; color:{accent};'>&nbsp;{STATE_LABELS.get(t.status, t.status)}"
+             f"<span style='background:{fill}; color:{accent};'>&nbsp;{STATE_LABELS.get(shown, shown)}"
              "&nbsp;</span></h3>"]
+    if t.download and t.status != "done":
+        need = t.download
+        parts.append(f"<p><b>Needs a download:</b> {_esc(need.get('model'))} ({_esc(download_line(need))}). "
+                     "It is not installed; the button below fetches it (resumable, checked) and runs the task."
+                     "</p>")
     parts.append(f"<p><b>Model:</b> {_esc(t.model or 'not chosen yet')}"
                  f"{f' <span style=color:#666>({_esc(t.runtime)})</span>' if t.runtime else ''}</p>")
     if t.reason:

@@ -22,8 +22,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop import theme
+from desktop.evidence_text import download_line
 from desktop.state import RESPONSE_ID, TaskState, TurnState
-from desktop.theme import STATE_COLOURS, STATE_LABELS
+from desktop.theme import STATE_LABELS
 
 NODE_W, NODE_H = 190.0, 78.0
 NODE_W_VERTICAL = 280.0  # top-to-bottom there is room for the full task name
@@ -39,6 +41,7 @@ class TaskNode(QGraphicsObject):
     """A rounded card: '#id task', the model, and the state (with a progress bar while running)."""
 
     clicked = Signal(int)
+    download_clicked = Signal(int)
 
     def __init__(self, task_id: int, width: float = NODE_W) -> None:
         super().__init__()
@@ -64,7 +67,8 @@ class TaskNode(QGraphicsObject):
         self.update()
 
     def paint(self, painter: QPainter, option, widget=None) -> None:  # noqa: ANN001 - Qt API
-        fill, accent = STATE_COLOURS.get(self.state, STATE_COLOURS["pending"])
+        colours = theme.state_colours()
+        fill, accent = colours.get(self.state, colours["pending"])
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         rect = QRectF(0, 0, self.w, NODE_H)
         painter.setPen(QPen(QColor(accent), 3.0 if self.selected_node else 1.6))
@@ -80,21 +84,30 @@ class TaskNode(QGraphicsObject):
         title_font.setBold(True)
         small = QFont()
         small.setPointSizeF(8.5)
-        painter.setPen(QColor("#1f2328"))
+        painter.setPen(QColor(theme.ink("title")))
         painter.setFont(title_font)
         text_w = self.w - 22
         painter.drawText(QRectF(14, 6, text_w, 18), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                          QFontMetrics(title_font).elidedText(self.title, Qt.TextElideMode.ElideRight, int(text_w)))
         painter.setFont(small)
-        painter.setPen(QColor("#444"))
+        painter.setPen(QColor(theme.ink("text")))
         painter.drawText(QRectF(14, 25, text_w, 16), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                          QFontMetrics(small).elidedText(self.model or "—", Qt.TextElideMode.ElideMiddle, int(text_w)))
-        painter.setPen(QColor(accent).darker(130))
-        painter.drawText(QRectF(14, 42, text_w, 16), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                         QFontMetrics(small).elidedText(self.detail, Qt.TextElideMode.ElideRight, int(text_w)))
+        painter.setPen(QColor(accent).lighter(125) if theme.is_dark() else QColor(accent).darker(130))
+        detail_w = text_w - (self.button_rect().width() + 6 if self.state == "download" else 0)
+        painter.drawText(QRectF(14, 42, detail_w, 16), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                         QFontMetrics(small).elidedText(self.detail, Qt.TextElideMode.ElideRight, int(detail_w)))
+        if self.state == "download":  # the node's own button: fetch the model, then run the task
+            button = self.button_rect()
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor(theme.ink("button")))
+            painter.drawRoundedRect(button, 5, 5)
+            painter.setPen(QColor(theme.ink("button_text")))
+            painter.setFont(small)
+            painter.drawText(button, Qt.AlignmentFlag.AlignCenter, "Download")
         if self.state == "running":
             bar = QRectF(14, NODE_H - 13, self.w - 28, 6)
-            painter.setBrush(QColor("#cfd8dc"))
+            painter.setBrush(QColor(theme.ink("track")))
             painter.drawRoundedRect(bar, 3, 3)
             painter.setBrush(QColor(accent))
             if self.fraction is not None:
@@ -105,8 +118,14 @@ class TaskNode(QGraphicsObject):
                 x = bar.x() + (bar.width() - seg) * (0.5 + 0.5 * _tri(self.phase))
                 painter.drawRoundedRect(QRectF(x, bar.y(), seg, bar.height()), 3, 3)
 
+    def button_rect(self) -> QRectF:
+        return QRectF(self.w - 84, NODE_H - 26, 74, 20)
+
     def mousePressEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt API
-        self.clicked.emit(self.task_id)
+        if self.state == "download" and self.button_rect().contains(event.pos()):
+            self.download_clicked.emit(self.task_id)
+        else:
+            self.clicked.emit(self.task_id)
         event.accept()
 
 
@@ -117,6 +136,7 @@ def _tri(phase: float) -> float:
 
 class TaskGraphView(QGraphicsView):
     node_clicked = Signal(int)
+    download_clicked = Signal(int)  # a node's Download button
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -124,7 +144,7 @@ class TaskGraphView(QGraphicsView):
         self._scene = QGraphicsScene(self)
         self.setScene(self._scene)
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
-        self.setBackgroundBrush(QColor("#fbfbfd"))
+        self.setBackgroundBrush(QColor(theme.ink("canvas")))
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setMinimumSize(300, 220)
         self.turn: TurnState | None = None
@@ -173,6 +193,12 @@ class TaskGraphView(QGraphicsView):
             node.selected_node = tid == task_id
             node.update()
 
+    def restyle(self) -> None:
+        """Redraw everything in the current theme's colours."""
+        self.setBackgroundBrush(QColor(theme.ink("canvas")))
+        self._layout_key = ()
+        self.refresh()
+
     def node_state(self, task_id: int) -> str | None:
         node = self.nodes.get(task_id)
         return node.state if node else None
@@ -192,7 +218,7 @@ class TaskGraphView(QGraphicsView):
         item = QGraphicsTextItem()
         item.setPlainText(msg)
         item.setTextWidth(max(240, self.viewport().width() - 60))
-        item.setDefaultTextColor(QColor("#80868b"))
+        item.setDefaultTextColor(QColor(theme.ink("muted")))
         self._scene.addItem(item)
         self._scene.setSceneRect(item.boundingRect().adjusted(-20, -20, 20, 20))
         self.resetTransform()
@@ -236,6 +262,7 @@ class TaskGraphView(QGraphicsView):
             node = TaskNode(tid, node_w)
             node.setPos(to_xy(u, v))
             node.clicked.connect(self._on_click)
+            node.download_clicked.connect(self.download_clicked)
             self._scene.addItem(node)
             self.nodes[tid] = node
         self._scene.setSceneRect(self._scene.itemsBoundingRect().adjusted(-16, -16, 16, 16))
@@ -262,12 +289,19 @@ class TaskGraphView(QGraphicsView):
             node.show(state, "answer", "controller LLM (responder)", detail, None)
             return
         t: TaskState = turn.tasks[node.task_id]
+        if t.needs_download:
+            need = t.download or {}
+            node.show("download", f"#{t.id}  {t.task}", short_model(str(need.get("model", ""))), download_line(need), None)
+            node.setToolTip(f"#{t.id} {t.task}\nneeds {need.get('model')} — {download_line(need)}\n"
+                            "Download fetches it, then runs the task")
+            return
         node.show(t.status, f"#{t.id}  {t.task}", short_model(t.model), _detail(t), t.fraction)
 
     def _colour_edges(self) -> None:
         for src, _dst, curve, head in self.edges:
             state = self.nodes[src].state if src in self.nodes else "pending"
-            colour = QColor(STATE_COLOURS.get(state, STATE_COLOURS["pending"])[1])
+            colours = theme.state_colours()
+            colour = QColor(colours.get(state, colours["pending"])[1])
             colour.setAlpha(210)
             pen = QPen(colour, 2.0)
             pen.setCapStyle(Qt.PenCapStyle.RoundCap)
@@ -316,6 +350,8 @@ def _detail(t: TaskState) -> str:
         return f"{t.message or label}{pct}{clock}"
     if t.status in ("done", "failed", "skipped", "cancelled") and t.duration_s is not None:
         return f"{label} · {t.duration_s:.1f}s"
+    if t.status in ("pending", "selecting") and t.download:
+        return f"downloads {download_line(t.download)} first"
     if t.status == "failed" and t.result and t.result.get("error"):
         return f"failed: {t.result['error']}"
     return label

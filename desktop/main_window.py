@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
@@ -21,15 +21,16 @@ from PySide6.QtWidgets import (
 from core import events as ev
 from core.settings import Settings
 from core.store import Store
+from desktop import theme
 from desktop.adapter import EventAdapter
 from desktop.chat import ChatView, MessageBubble
 from desktop.composer import Composer
 from desktop.details import TaskDetails
 from desktop.engine_host import EngineHost
 from desktop.graph import TaskGraphView
+from desktop.jobs import Job
 from desktop.sidebar import Sidebar
 from desktop.state import TurnState
-from desktop.theme import STYLE
 
 TITLE_CHARS = 48
 
@@ -39,7 +40,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.store, self.host, self.settings = store, host, settings
         self.setWindowTitle("Maestro")
-        self.setStyleSheet(STYLE)
+        theme.apply(self)
         self.setAcceptDrops(True)
         self.resize(1360, 860)
 
@@ -50,6 +51,8 @@ class MainWindow(QMainWindow):
         self.running_turn = ""
         self.running_conv = ""
         self.rerun_keep: dict[int, Any] = {}  # re-run: states of the tasks that are not re-executed
+        self.fetch: Job | None = None  # a model download started from a node or a card
+        self.fetch_for: tuple[str, int, str] = ("", 0, "")  # (turn id, task id, model id) it is for
 
         self.sidebar = Sidebar(store)
         self.chat = ChatView()
@@ -114,6 +117,12 @@ class MainWindow(QMainWindow):
         self.chat.turn_clicked.connect(self.show_turn)
         self.graph.node_clicked.connect(self._on_node_clicked)
         self.details.rerun_requested.connect(self.rerun)
+        self.details.download_requested.connect(self.download_for_task)
+        self.chat.download_requested.connect(self.download_for_task)
+        self.graph.download_clicked.connect(lambda tid: self.download_for_task(self.shown_turn, tid, ""))
+        hints = QGuiApplication.styleHints()
+        if hasattr(hints, "colorSchemeChanged"):  # Qt 6.5+: follow the OS when it switches
+            hints.colorSchemeChanged.connect(lambda _scheme: self.restyle())
 
         self._on_engine_status(host.state if host.state != "idle" else "loading",
                                {"ready": "Ready", "error": f"The engine could not start: {host.error}"}.get(
@@ -158,6 +167,57 @@ class MainWindow(QMainWindow):
         kill.triggered.connect(self.kill_engine)
         tools.addAction(kill)
         tools.addAction("Open logs", self.open_logs)
+        view = self.menuBar().addMenu("&View")
+        for text, keys, slot in (("Focus the message box", ["Ctrl+L"], self.focus_input),
+                                 ("Stop the running request", ["Esc", "Ctrl+."], self.stop),
+                                 ("Search conversations", ["Ctrl+F"], self.focus_search)):
+            action = QAction(text, self)
+            action.setShortcuts([QKeySequence(k) for k in keys])
+            action.triggered.connect(slot)
+            view.addAction(action)
+            self.addAction(action)  # works while the menu bar is hidden too
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction("Keyboard shortcuts", self.show_shortcuts)
+        help_menu.addAction("Welcome: this machine and its controller…", self.open_welcome)
+
+    def shortcut_table(self) -> list[tuple[str, str]]:
+        """(action, keys) of every menu action with a shortcut, as Help lists them."""
+        rows = []
+        for menu_action in self.menuBar().actions():
+            for action in menu_action.menu().actions():
+                keys = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts())
+                if keys:
+                    rows.append((action.text().replace("&", ""), keys))
+        return rows
+
+    def show_shortcuts(self) -> None:
+        rows = "".join(f"<tr><td>{a}&nbsp;&nbsp;</td><td><b>{k}</b></td></tr>" for a, k in self.shortcut_table())
+        box = QMessageBox(QMessageBox.Icon.NoIcon, "Keyboard shortcuts", f"<table>{rows}</table>"
+                          "<p>In the message box: Enter sends, Shift+Enter starts a new line.</p>",
+                          QMessageBox.StandardButton.Close, self)
+        box.open()
+        self.shortcuts_box = box
+
+    def focus_input(self) -> None:
+        self.composer.input.setFocus()
+
+    def focus_search(self) -> None:
+        self.sidebar.search.setFocus()
+        self.sidebar.search.selectAll()
+
+    def open_welcome(self) -> None:
+        from desktop.welcome import WelcomeDialog
+
+        dialog = WelcomeDialog(self.settings, self)
+        if dialog.exec() and dialog.settings.controller != self.settings.controller:
+            self.apply_settings(dialog.settings)
+
+    def restyle(self) -> None:
+        """The OS switched between light and dark: follow it."""
+        theme.apply(self)
+        self.graph.restyle()
+        if self.details.turn is not None:
+            self.details.refresh()
 
     def open_models(self) -> None:
         from desktop.models_dialog import ModelManager
@@ -352,14 +412,70 @@ class MainWindow(QMainWindow):
             if self.details.turn is state and self.details.task_id in changed:
                 self.details.refresh()
 
+    def download_for_task(self, turn_id: str, task_id: int, model: str = "") -> None:
+        """Fetch the model a task lacks (progress on its node), then run the task with it."""
+        state = self.turns.get(turn_id)
+        t = state.tasks.get(task_id) if state is not None else None
+        model = model or str((t.download or {}).get("model", "")) if t is not None else model
+        if t is None or not model:
+            return
+        if self.fetch is not None and self.fetch.running:
+            self.statusBar().showMessage(f"{self.fetch_for[2]} is still downloading; one download at a time.", 6000)
+            return
+        from core import catalog
+
+        entry = catalog.get(model, t.task)
+        t.downloading, t.status, t.fraction, t.message = True, "running", None, f"downloading {model}"
+        self.fetch_for = (turn_id, task_id, model)
+        settings, bus = self.settings, self.host.bus
+
+        def work(_progress, cancel):  # noqa: ANN001, ANN202 - Job's call
+            from core import hub
+
+            if entry is not None:
+                return hub.ensure_entry(entry, progress=bus.emit, cancel=cancel, settings=settings)
+            return hub.get_model(model, progress=bus.emit, cancel=cancel, settings=settings)
+
+        self.fetch = Job(work, self)
+        self.fetch.finished.connect(self._on_fetched)
+        self.fetch.start()
+        if turn_id == self.shown_turn:
+            self.graph.refresh({task_id})
+            if self.details.task_id == task_id:
+                self.details.refresh()
+
+    def _on_fetched(self, _value: object, error: str) -> None:
+        turn_id, task_id, model = self.fetch_for
+        state = self.turns.get(turn_id)
+        t = state.tasks.get(task_id) if state is not None else None
+        if t is not None:
+            t.downloading, t.fraction = False, None
+            t.status = "failed"
+            t.message = ""
+            if error:
+                self.statusBar().showMessage(f"Download of {model} failed: {error}", 15000)
+            else:
+                t.download = None
+        if turn_id == self.shown_turn:
+            self.graph.refresh({task_id})
+            self.details.refresh()
+        if error or t is None:
+            return
+        if self.host.busy:
+            self.statusBar().showMessage(f"Downloaded {model}; re-run task #{task_id} when the request finishes.", 10000)
+            return
+        self.rerun(turn_id, task_id, model)
+
     def _download_on_node(self, e: ev.DownloadProgress) -> None:
-        """Show a model download on the node of the running task that waits for that model."""
-        state = self.turns.get(self.running_turn)
+        """Show a model download on the node of the task that waits for that model."""
+        fetching_turn, fetching_task, fetching_model = self.fetch_for if self.fetch and self.fetch.running else \
+            ("", 0, "")
+        state = self.turns.get(fetching_turn if e.model == fetching_model else self.running_turn)
         if state is None:
             return
         changed = set()
         for t in state.tasks.values():
-            if t.model == e.model and t.status in ("pending", "running"):
+            if (t.model == e.model and t.status in ("pending", "running")) or (t.id == fetching_task and t.downloading):
                 t.status = "running"
                 t.fraction = e.done_bytes / e.total_bytes if e.total_bytes and not e.finished else None
                 t.message = "download failed" if e.error else (

@@ -33,6 +33,13 @@ class TaskState:
     result: dict[str, Any] | None = None
     started: float | None = None  # time.monotonic() in this process, for a live clock
     duration_s: float | None = None
+    download: dict[str, Any] | None = None  # the missing model it needs (core.evidence.NeededModel dict)
+    downloading: bool = False  # that model is being fetched from this window
+
+    @property
+    def needs_download(self) -> bool:
+        """Failed for want of a model that can be downloaded (drawn as "needs a download")."""
+        return bool(self.download) and self.status == "failed" and not self.downloading
 
 
 @dataclass
@@ -78,6 +85,8 @@ class TurnState:
             t.candidates = list(event.candidates)
             if t.status == "selecting":
                 t.status = "pending"
+            if not event.model or "to be downloaded" in event.reason:
+                _note_download(t, event.model, event.reason)
             return {t.id}
         if isinstance(event, ev.TaskStarted):
             t = self._task(event.task_id, event.task)
@@ -146,6 +155,11 @@ class TurnState:
         if dur is None and t.started is not None:
             dur = time.monotonic() - t.started
         t.duration_s = dur
+        t.downloading = False
+        if t.status == "failed":
+            _note_download(t, t.result.get("model"), t.result.get("error"))
+        elif t.status == "done":
+            t.download = None
 
     def partial(self) -> dict[str, Any]:
         """What is known so far, shaped like a TurnResult dict (for the store, while running)."""
@@ -181,3 +195,11 @@ class TurnState:
         state._finish(status or str(result.get("status") or "done"), str(result.get("answer") or ""),
                       result.get("error"), result.get("timings") or {})
         return state
+
+
+def _note_download(t: TaskState, model: str | None, error: str | None) -> None:
+    """Remember which model a task lacks, when a download would let it run (catalog facts only)."""
+    from core.evidence import missing_for
+
+    need = missing_for(t.task, "failed", model or None, error)
+    t.download = need.to_dict() if need is not None else None

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QThread, QUrl
 from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QImage
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel
 
 from core import events as ev
 from core.paths import data_dir, new_session_dir
@@ -286,11 +286,19 @@ def test_history_is_back_in_a_new_window(qtbot, tmp_path):
     assert texts[:2] == ["find objects in photo.png", "I found **one** square."]
     assert any("Interrupted" in b.status.text() for b in win.chat.bubbles)
     answer = win.chat.bubbles[1]
-    # Result files inline: the image, an audio player (with its length) and a text preview.
-    media = answer.media_widgets()
-    assert [type(w).__name__ for w in media] == ["ImageThumb", "AudioPlayer", "TextPreview"]
-    assert media[1].label.text() == "task4.wav (0.5 s)"
-    assert "ship on Friday" in media[2].preview.text()
+    # Results as cards under the answer, one per task: the image, an audio player (with its length), a text
+    # preview, and the skipped task with its reason.
+    from desktop.cards import Thumb
+    from desktop.media import AudioPlayer, TextPreview
+
+    cards = answer.cards.cards
+    assert [c.title.text() for c in cards] == ["#1 image-to-text · captioner · 1.0 s",
+                                               "#2 object-detection · detector · 2.0 s", "#3 text-to-speech",
+                                               "#4 summarization · sum · 0.1 s"]
+    assert cards[1].findChild(Thumb) is not None
+    assert cards[3].findChild(AudioPlayer).label.text() == "task4.wav (0.5 s)"
+    assert "ship on Friday" in cards[3].findChild(TextPreview).preview.text()
+    assert "task 1 failed" in cards[2].findChild(QLabel, "cardError").text()
     assert win.shown_turn == "dead1"  # the latest turn's graph is shown
     win.chat.bubbles[1].clicked.emit("stored1")  # clicking an answer shows its turn's graph
     assert win.shown_turn == "stored1"
