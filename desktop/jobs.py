@@ -29,16 +29,24 @@ class Job(QObject):
     def start(self) -> Job:
         def work() -> None:
             try:
-                value = self.fn(self.progressed.emit, self.cancel)
+                value, error = self.fn(self._progress, self.cancel), ""
             except Exception as e:  # noqa: BLE001 - DownloadError/PackError carry the user-facing reason
                 log.info("background job failed: %s", e)
-                self.finished.emit(None, str(e) or type(e).__name__)
-                return
-            self.finished.emit(value, "")
+                value, error = None, str(e) or type(e).__name__
+            try:
+                self.finished.emit(value, error)
+            except RuntimeError:  # the window that asked was closed meanwhile
+                log.info("background job finished after its window closed")
 
         self.thread = threading.Thread(target=work, name="maestro-job", daemon=True)
         self.thread.start()
         return self
+
+    def _progress(self, item: Any) -> None:
+        try:
+            self.progressed.emit(item)
+        except RuntimeError:  # the window that asked was closed meanwhile
+            self.cancel.set()
 
     @property
     def running(self) -> bool:

@@ -110,8 +110,9 @@ class WelcomeDialog(QDialog):
             col.addWidget(radio)
             col.addWidget(note)
         current = recommend.choice_for_setting(settings.controller)
-        start = current.key if current is not None and self.radios[current.key].isEnabled() else \
-            self.recommendation.best.key
+        # The first time, the recommendation; later (Help → Welcome), the controller in use.
+        start = current.key if current is not None and self.radios[current.key].isEnabled() and \
+            not needs_welcome() else self.recommendation.best.key
         self.radios[start].setChecked(True)
         layout.addWidget(choose)
 
