@@ -252,7 +252,10 @@ class Executor:
                              progress=progress, controller=self.controller, device=self.device,
                              settings=self.settings)
             ctx.check_cancel()
-            output = runner.run(ctx, inputs)
+            from core.runners.pool import reporting_loads
+
+            with reporting_loads(progress):  # "loading <model>…" on the node while a cold model loads
+                output = runner.run(ctx, inputs)
             if task_cancel.is_set():
                 raise Cancelled("cancelled")
             if not isinstance(output, TaskOutput):

@@ -124,3 +124,20 @@ def test_failed_load_leaves_nothing_behind():
     assert pool.resident() == [] and pool.loads == 0
     with pool.use("x", lambda: Model("x"), 100) as lease:
         assert lease.loaded
+
+
+def test_a_cold_load_is_reported_to_the_running_task():
+    from core.runners.pool import ModelPool, _model_name, reporting_loads
+
+    pool = ModelPool(budget_bytes=10**9)
+    said: list[str] = []
+    with reporting_loads(lambda _f, message: said.append(message)):
+        with pool.use("transformers:org/tiny-model:cpu", lambda: object(), 5_000_000):
+            pass
+        with pool.use("transformers:org/tiny-model:cpu", lambda: object(), 5_000_000):
+            pass  # warm: nothing to say
+    assert said[0] == "loading tiny-model… (5 MB)" and said[1].startswith("tiny-model loaded in ")
+    assert len(said) == 2
+    with pool.use("onnx:other:cpu", lambda: object(), 1):
+        pass  # no task listening: loads quietly
+    assert _model_name("efficientnet-lite:local:efficientnet-lite0:cpu") == "local:efficientnet-lite0"

@@ -129,8 +129,10 @@ class ModelPool:
                 self._make_room(size_bytes)
             self._collect()
             t0 = time.perf_counter()
+            _announce(f"loading {_model_name(key)}… ({size_bytes / 1e6:,.0f} MB)")
             value = loader()  # may raise; nothing is inserted then
             load_s = time.perf_counter() - t0
+            _announce(f"{_model_name(key)} loaded in {load_s:.1f} s")
             with self._lock:
                 slot = _Slot(key, value, int(size_bytes), load_s, pins=1)
                 self._slots[key] = slot
@@ -199,3 +201,37 @@ def default_pool() -> ModelPool:
             log.info("model pool budget %.1f GB (%s)", budget / 2**30, why)
             _default = ModelPool(budget)
         return _default
+
+
+# -- telling the task's node that a model is loading (seconds, worth a word) ------------------------
+_reporter = threading.local()
+
+
+@contextmanager
+def reporting_loads(progress: Callable[[float | None, str], None]) -> Iterator[None]:
+    """While a runner runs on this thread, model loads of the pool are reported through `progress`."""
+    previous = getattr(_reporter, "progress", None)
+    _reporter.progress = progress
+    try:
+        yield
+    finally:
+        _reporter.progress = previous
+
+
+def _announce(message: str) -> None:
+    progress = getattr(_reporter, "progress", None)
+    if progress is not None:
+        try:
+            progress(None, message)
+        except Exception:  # noqa: BLE001 - a progress listener must not fail a load
+            log.debug("load progress listener failed", exc_info=True)
+
+
+def _model_name(key: str) -> str:
+    """'transformers:org/model:cpu' -> 'model' (runtime first, device last in the pool's keys)."""
+    parts = key.split(":")
+    if len(parts) > 1:
+        parts = parts[1:]
+    if len(parts) > 1 and parts[-1] in ("cpu", "cuda", "mps"):
+        parts = parts[:-1]
+    return ":".join(parts).split("/")[-1] or key
