@@ -197,9 +197,10 @@ def _signature(folder: Path, flags: set[str]) -> str:
 
 
 def _cache_path() -> Path:
-    from core.paths import models_cache
+    """Per user, not per models folder: the verdict is about the build and the CPU."""
+    from platformdirs import user_cache_dir
 
-    return models_cache() / "runtime" / "llama-cpu.json"
+    return Path(user_cache_dir("maestro", appauthor=False)) / "llama-cpu.json"
 
 
 def _read_cache(signature: str) -> dict | None:
