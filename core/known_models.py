@@ -86,6 +86,13 @@ _MORE_HUB: list[tuple[str, str, str, int, str | None, bool, dict]] = [
     # ones (joblib) run only for model ids the user allowed in Settings -> allow pickle models.
     ("julien-c/wine-quality", "tabular-classification", "sklearn", 0, None, True, {}),
     ("scikit-learn/tabular-playground", "tabular-classification", "sklearn", 0, None, False, {}),
+    # Asteroid separation / enhancement (pickled checkpoints: run only when allowed, weights_only loading)
+    ("JorisCos/ConvTasNet_Libri2Mix_sepclean_16k", "audio-to-audio", "asteroid", 20_000_000, "cc-by-sa-4.0",
+     False, {"limits": "it separates two voices"}),
+    ("cankeles/ConvTasNet_WHAMR_enhsingle_16k", "audio-to-audio", "asteroid", 20_000_000, "cc-by-sa-4.0", False,
+     {"limits": "it cleans up one speaker (noise and reverberation)"}),
+    ("mpariente/DPRNNTasNet-ks2_WHAM_sepclean", "audio-to-audio", "asteroid", 15_000_000, "cc-by-sa-4.0", False,
+     {"limits": "it separates two voices (8 kHz)"}),
     # ModelScope's 1.7B model is the smallest text-to-video model diffusers runs; 16 frames of 256 px
     # take minutes on a laptop CPU (seconds on a GPU).
     ("damo-vilab/text-to-video-ms-1.7b", "text-to-video", "diffusers-video", 3_700_000_000, "cc-by-nc-4.0", True,

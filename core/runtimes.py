@@ -27,6 +27,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "opencv": ("cv2",),
     "mediapipe-pose": ("mediapipe", "matplotlib", "absl", "cv2"),
     "nsnet2-onnx": ("onnxruntime",),
+    "asteroid": ("asteroid", "asteroid_filterbanks", "torch"),
     "controlnet": ("diffusers", "torch"),
     "diffusers-video": ("diffusers", "torch", "av"),
     "sklearn": ("sklearn",),

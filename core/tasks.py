@@ -99,7 +99,7 @@ TASKS: dict[str, TaskSpec] = {s.name: s for s in [
     _t("automatic-speech-recognition", [("audio", "audio")], "text", "transcribe speech"),
     _t("text-to-speech", [("text", "text")], "audio", "speak a text aloud"),
     _t("audio-classification", [("audio", "audio")], "text", "label a sound"),
-    _t("audio-to-audio", [("audio", "audio")], "audio", "remove noise from speech audio"),
+    _t("audio-to-audio", [("audio", "audio")], "audio", "clean up speech or separate voices in audio"),
 ]}
 
 

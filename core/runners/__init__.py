@@ -29,6 +29,7 @@ REGISTRY: dict[str, str] = {
     "opencv": "core.runners.edges:EdgeMapRunner",
     "mediapipe-pose": "core.runners.pose_control:PoseControlRunner",
     "nsnet2-onnx": "core.runners.denoise:NSNet2Runner",
+    "asteroid": "core.runners.separation:AsteroidRunner",
     "controlnet": "core.runners.controlnet:ControlNetRunner",
     "diffusers-video": "core.runners.video:TextToVideoRunner",
     "sklearn": "core.runners.tabular:TabularRunner",

@@ -99,6 +99,6 @@ class NSNet2Runner:
         removed = 10 * np.log10(float(np.mean(audio ** 2)) / max(float(np.mean(clean ** 2)), 1e-12))
         artifact = save_wav(ctx, clean, RATE)
         seconds = len(audio) / RATE
-        return TaskOutput(text=f"denoised {seconds:.1f} s of audio ({removed:.1f} dB of noise and level removed)",
+        return TaskOutput(text=f"denoised {seconds:.1f} s of speech (the output is {removed:.1f} dB quieter)",
                           files=[artifact], data={"seconds": round(seconds, 2), "sample_rate": RATE,
                                                   "removed_db": round(removed, 2), "model_loaded": lease.loaded})
