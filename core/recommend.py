@@ -135,8 +135,9 @@ def recommend(m: Machine) -> Recommendation:
     best = max(good, key=lambda v: v.choice.size_bytes) if good else verdicts[0]
     if best.choice.packaged:
         bigger = [v for v in verdicts if not v.choice.packaged]
+        slow = next((v for v in bigger if v.fits), None)
         reason = next((v.why for v in bigger if not v.fits), None) or (
-            "a bigger model would be slow on this machine" if bigger else "")
+            f"{slow.choice.label} would generate only about {slow.tokens_s:.0f} tokens/s here" if slow else "")
         why = "The packaged model is the right size for this machine" + (f" ({reason})." if reason else ".")
     else:
         why = f"{best.choice.label} fits this machine: {best.why}."

@@ -106,6 +106,10 @@ def run_app(argv: list[str] | None = None) -> int:
         QTimer.singleShot(0, report)
     else:
         QTimer.singleShot(0, host.start)  # after the first paint
+        from desktop.welcome import needs_welcome
+
+        if needs_welcome():  # the first run: this machine, what works offline, which controller
+            QTimer.singleShot(200, window.open_welcome)
     try:
         return app.exec()
     finally:

@@ -117,6 +117,10 @@ class SettingsDialog(QDialog):
         form = QFormLayout()
         form.addRow("Controller", self.source)
         form.addRow("", self.pages)
+        self.for_machine = QPushButton("Choose for this machine…")
+        self.for_machine.setToolTip("What this machine can afford: the packaged 1.5B or a bigger Qwen2.5 (download)")
+        self.for_machine.clicked.connect(self._choose_for_machine)
+        form.addRow("", self.for_machine)
         form.addRow("Device", self.device)
         form.addRow("Threads", self.threads)
         form.addRow("Memory budget", self.memory)
@@ -130,6 +134,21 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.error)
         layout.addWidget(buttons)
         self._result = settings
+
+    def _choose_for_machine(self) -> None:
+        """The welcome's recommendation and one-click download; its choice fills the controller here."""
+        from desktop.welcome import WelcomeDialog
+
+        dialog = WelcomeDialog(self.original, self)
+        if not dialog.exec():
+            return
+        controller = dialog.settings.controller
+        if controller.startswith("hub:"):
+            self.source.setCurrentIndex(2)
+            self.hub_repo.setText(controller[4:])
+        else:
+            self.source.setCurrentIndex(0)
+            self.packaged.setCurrentText(controller)
 
     def _browse_gguf(self) -> None:
         name, _ = QFileDialog.getOpenFileName(self, "Controller model", "", "GGUF models (*.gguf)")

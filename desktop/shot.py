@@ -29,11 +29,18 @@ def take(args: argparse.Namespace) -> int:
     if out.suffix.lower() != ".png":
         print("--out must name a .png file", file=sys.stderr)
         return 2
+    if args.theme != "os":
+        os.environ["MAESTRO_THEME"] = args.theme
+    if not args.welcome and not args.request:
+        print("--request is required (or --welcome)", file=sys.stderr)
+        return 2
     app = QApplication.instance() or QApplication(sys.argv[:1])
     _apply_data_dir_setting()
     window, store, host = create_window()
     window.resize(width, height)
     window.show()
+    if args.welcome:
+        return _welcome_shot(app, window, store, out)
     host.start()
     refused = window.composer.add_files(list(args.files))
     if refused:
@@ -83,3 +90,24 @@ def take(args: argparse.Namespace) -> int:
     store.close()
     window.close()
     return 0 if status == "done" else 1
+
+
+def _welcome_shot(app, window, store, out) -> int:  # noqa: ANN001 - Qt objects
+    """The first-run welcome over the window, as the user sees it (a grab of the whole screen)."""
+    from desktop.welcome import WelcomeDialog
+
+    dialog = WelcomeDialog(window.settings, window)
+    dialog.show()
+    settle = time.monotonic() + 1.0
+    while time.monotonic() < settle:
+        app.processEvents()
+        time.sleep(0.02)
+    screen = app.primaryScreen().grabWindow(0)
+    shot = screen if not screen.isNull() else dialog.grab()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    ok = shot.save(str(out), "PNG")
+    print(f"saved {out}: welcome; recommended {dialog.recommendation.best.key}; {dialog.recommendation.why}")
+    dialog.close()
+    store.close()
+    window.close()
+    return 0 if ok else 1

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QLayout,
     QProgressBar,
     QPushButton,
     QRadioButton,
@@ -51,7 +52,7 @@ class WelcomeDialog(QDialog):
                  offline: tuple[list[str], list[tuple[str, str]]] | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Welcome to Maestro")
-        self.setMinimumWidth(640)
+        self.setMinimumWidth(720)
         self.settings = settings
         self.machine = machine or recommend.detect_machine()
         self.recommendation = recommend.recommend(self.machine)
@@ -60,6 +61,7 @@ class WelcomeDialog(QDialog):
 
         layout = QVBoxLayout(self)
         layout.setSpacing(10)
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)  # wrapped labels are never clipped
         head = QLabel("Welcome to Maestro")
         head.setObjectName("welcomeHead")
         layout.addWidget(head)
@@ -103,6 +105,7 @@ class WelcomeDialog(QDialog):
             radio = QRadioButton(f"{c.label}{mark}")
             radio.setEnabled(v.fits)
             note = QLabel(v.why)
+            note.setWordWrap(True)
             note.setObjectName("cardFile")
             note.setContentsMargins(24, 0, 0, 4)
             self.group.addButton(radio)
@@ -137,6 +140,19 @@ class WelcomeDialog(QDialog):
         for b in (self.skip_button, self.cancel_button, self.use_button):
             row.addWidget(b)
         layout.addLayout(row)
+
+    def showEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt API
+        super().showEvent(event)
+        self.fit_labels()
+
+    def fit_labels(self) -> None:
+        """Wrapped labels get the height their text needs at their real width (Qt guesses it at
+        another width and clips the last lines), then the dialog takes its full height."""
+        self.layout().activate()
+        for label in self.findChildren(QLabel):
+            if label.wordWrap() and label.width() > 0:
+                label.setMinimumHeight(label.heightForWidth(label.width()))
+        self.adjustSize()
 
     def selected(self) -> ControllerChoice:
         key = next(k for k, r in self.radios.items() if r.isChecked())

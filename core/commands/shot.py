@@ -14,7 +14,9 @@ from pathlib import Path
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("shot", help="screenshot the desktop window after running one request")
     p.add_argument("--out", type=Path, required=True, help="PNG file to write")
-    p.add_argument("--request", required=True, help="what to ask")
+    p.add_argument("--request", default="", help="what to ask (required unless --welcome)")
+    p.add_argument("--welcome", action="store_true", help="screenshot the first-run welcome instead of a turn")
+    p.add_argument("--theme", choices=("os", "light", "dark"), default="os", help="colour theme of the shot")
     p.add_argument("--file", action="append", default=[], dest="files", type=Path, help="attach a file")
     p.add_argument("--size", default="1400x880", help="window size WIDTHxHEIGHT (default 1400x880)")
     p.add_argument("--node", type=int, default=None,
