@@ -86,6 +86,13 @@ _MORE_HUB: list[tuple[str, str, str, int, str | None, bool, dict]] = [
     # ones (joblib) run only for model ids the user allowed in Settings -> allow pickle models.
     ("julien-c/wine-quality", "tabular-classification", "sklearn", 0, None, True, {}),
     ("scikit-learn/tabular-playground", "tabular-classification", "sklearn", 0, None, False, {}),
+    ("lllyasviel/control_v11p_sd15_softedge", "hed-text-to-image", "controlnet", 1_450_000_000, "openrail", True,
+     _CN),
+    ("lllyasviel/sd-controlnet-hed", "hed-text-to-image", "controlnet", 1_450_000_000, "openrail", False, _CN),
+    ("lllyasviel/control_v11p_sd15_scribble", "scribble-text-to-image", "controlnet", 1_450_000_000, "openrail",
+     True, _CN),
+    ("lllyasviel/sd-controlnet-scribble", "scribble-text-to-image", "controlnet", 1_450_000_000, "openrail", False,
+     _CN),
     # Asteroid separation / enhancement (pickled checkpoints: run only when allowed, weights_only loading)
     ("JorisCos/ConvTasNet_Libri2Mix_sepclean_16k", "audio-to-audio", "asteroid", 20_000_000, "cc-by-sa-4.0",
      False, {"limits": "it separates two voices"}),
@@ -178,6 +185,9 @@ RUNNABLE: list[ModelEntry] = [
                default=True, options={"command": "apertium", "apt": "apertium apertium-eng-spa", "pair": "eng-spa"}),
     *[ModelEntry(repo, task, runtime, size_bytes=size, license=lic, default=default, options=opts)
       for repo, task, runtime, size, lic, default, opts in _MORE_HUB],
+    # ControlNet 1.1's retrained HED (Apache-2.0) among the Annotators repo's files: a pickled state dict
+    *(ModelEntry("lllyasviel/Annotators", task, "hed", files=["ControlNetHED.pth"], size_bytes=29_400_000,
+                 license="apache-2.0", default=True) for task in ("hed-control", "scribble-control")),
     # -- offline ControlNet condition extractors and speech denoising --------------------------------
     ModelEntry("local:opencv-canny", "canny-control", "opencv", license="apache-2.0", default=True,
                options={"python_package": "cv2", "pip": "opencv-python==5.0.0.93", "low": 100, "high": 200}),

@@ -28,6 +28,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "mediapipe-pose": ("mediapipe", "matplotlib", "absl", "cv2"),
     "nsnet2-onnx": ("onnxruntime",),
     "asteroid": ("asteroid", "asteroid_filterbanks", "torch"),
+    "hed": ("torch", "cv2"),
     "controlnet": ("diffusers", "torch"),
     "diffusers-video": ("diffusers", "torch", "av"),
     "sklearn": ("sklearn",),

@@ -83,6 +83,8 @@ TASKS: dict[str, TaskSpec] = {s.name: s for s in [
     _t("mlsd-control", [("image", "image")], "image", "straight line map of an image"),
     _t("openpose-control", [("image", "image")], "image", "human pose skeleton of an image"),
     _t("seg-control", [("image", "image")], "image", "colour-coded segmentation map of an image"),
+    _t("hed-control", [("image", "image")], "image", "soft edge (HED) map of an image"),
+    _t("scribble-control", [("image", "image")], "image", "scribble sketch of an image"),
     _t("canny-text-to-image", [("image", "image"), ("text", "text")], "image",
        "draw from a prompt following an edge map"),
     _t("mlsd-text-to-image", [("image", "image"), ("text", "text")], "image",
@@ -93,6 +95,10 @@ TASKS: dict[str, TaskSpec] = {s.name: s for s in [
        "draw from a prompt following a depth map"),
     _t("seg-text-to-image", [("image", "image"), ("text", "text")], "image",
        "draw from a prompt following a segmentation map"),
+    _t("hed-text-to-image", [("image", "image"), ("text", "text")], "image",
+       "draw from a prompt following a soft edge map"),
+    _t("scribble-text-to-image", [("image", "image"), ("text", "text")], "image",
+       "draw from a prompt following a scribble"),
     # video
     _t("text-to-video", [("text", "text")], "video", "make a short video clip from a description"),
     # audio
@@ -119,6 +125,8 @@ ALIASES = {
     "speech-enhancement": "audio-to-audio",
     "canny-edge-detection": "canny-control",
     "pose-estimation": "openpose-control",
+    "depth-control": "depth-estimation",  # its depth map is what the depth ControlNet takes
+    "softedge-control": "hed-control",
 }
 
 

@@ -114,6 +114,20 @@ def test_edges_then_controlled_generation_as_one_plan(tiny_controlnet, tmp_path,
     assert len(steps) >= 2
 
 
+def test_every_controlled_generation_task_runs(tiny_controlnet, tmp_path, photo):
+    """The seven condition types share one runner; each task name runs through it (one warm model)."""
+    from dataclasses import replace
+
+    from core.runners.controlnet import TASKS
+    from core.tasks import TASKS as TABLE
+
+    assert {t for t in TABLE if t.endswith("-text-to-image")} == set(TASKS)
+    for task in TASKS:
+        entry = replace(tiny_controlnet, task=task)
+        out = get_runner("controlnet").run(make_ctx(entry, tmp_path / task), {"image": photo, "text": "a cat"})
+        assert out.file_of("image") is not None and task.split("-")[0] in out.text
+
+
 def test_controlnet_needs_its_base_model_and_a_prompt(tiny_controlnet, tmp_path, photo):
     entry = ModelEntry("maestro-test/tiny-controlnet", "canny-text-to-image", "controlnet",
                        options={**CN_OPTIONS, "base": "maestro-test/not-downloaded"})
@@ -175,7 +189,8 @@ def test_catalog_lists_the_new_tasks_with_facts():
 
     for task in ("zero-shot-image-classification", "tabular-classification", "text-to-video", "audio-to-audio",
                  "canny-control", "mlsd-control", "openpose-control", "seg-control", "canny-text-to-image",
-                 "mlsd-text-to-image", "openpose-text-to-image", "depth-text-to-image", "seg-text-to-image"):
+                 "mlsd-text-to-image", "openpose-text-to-image", "depth-text-to-image", "seg-text-to-image",
+                 "hed-control", "scribble-control", "hed-text-to-image", "scribble-text-to-image"):
         assert task in TASKS
         default = catalog.default_model(task)
         assert default is not None and default.runtime != "llm", task

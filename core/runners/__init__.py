@@ -30,6 +30,7 @@ REGISTRY: dict[str, str] = {
     "mediapipe-pose": "core.runners.pose_control:PoseControlRunner",
     "nsnet2-onnx": "core.runners.denoise:NSNet2Runner",
     "asteroid": "core.runners.separation:AsteroidRunner",
+    "hed": "core.runners.hed:HedRunner",
     "controlnet": "core.runners.controlnet:ControlNetRunner",
     "diffusers-video": "core.runners.video:TextToVideoRunner",
     "sklearn": "core.runners.tabular:TabularRunner",

@@ -22,7 +22,7 @@ from core.runners.pool import default_pool
 from core.runners.transformers_runner import weights_policy
 
 TASKS = ("canny-text-to-image", "mlsd-text-to-image", "openpose-text-to-image", "depth-text-to-image",
-         "seg-text-to-image")
+         "seg-text-to-image", "hed-text-to-image", "scribble-text-to-image")
 DEFAULT_BASE = "stable-diffusion-v1-5/stable-diffusion-v1-5"
 
 
