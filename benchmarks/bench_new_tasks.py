@@ -4,7 +4,8 @@ Real models where they exist here: canny / line maps (OpenCV), pose skeletons (M
 pose model), NSNet2 denoising (ONNX from its wheel), and tabular classification with a real iris
 model trained here (skops, served by the loopback Hub; a CSV and an OCR'd table image). The Hub-only
 tasks run TINY RANDOM models of their real architectures (tests/tiny_models*.py), so their numbers
-are Maestro's and the pipelines' overhead, not a real model's speed ("kind": "tiny-random").
+are Maestro's and the pipelines' overhead, not a real model's speed ("kind": "tiny-random"). HED runs
+at its real size with random weights ("full-size-random": the compute is the real model's).
 
 first_s: the first call in this process (imports, model load, inference); warm_s: median of the
 next `--runs` calls (model warm in the pool). Prints one JSON object (last stdout line):
@@ -94,6 +95,19 @@ def _iris(folder: Path) -> tuple[Path, Path, Path]:
     return repo, csv, png
 
 
+def _hed(folder: Path) -> Path:
+    """ControlNet's HED at its real size (fp16, as shipped) with random weights: the compute is real,
+    the map is noise."""
+    import torch
+
+    from core.runners.hed import build_hed
+
+    out = folder / "annotators"
+    out.mkdir()
+    torch.save({k: v.half() for k, v in build_hed().state_dict().items()}, out / "ControlNetHED.pth")
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=3)
@@ -131,9 +145,16 @@ def run_all(server, tmp: Path, runs: int) -> dict:
         hub.get_model(f"bench/{name}")
     server.add_folder("bench/iris-skops", repo)
     hub.get_model("bench/iris-skops")
+    hed = _hed(tmp)
+    server.add_folder("bench/annotators", hed)
+    hub.get_model("bench/annotators", files=["ControlNetHED.pth"])
 
     def job(entry: ModelEntry, inputs: dict):
-        return lambda: get_runner(entry.runtime).run(make_ctx(entry, tmp / "session"), inputs)
+        def call():
+            ctx = make_ctx(entry, tmp / "session")
+            ctx.settings["allow_pickle_models"] = ["bench/annotators"]
+            return get_runner(entry.runtime).run(ctx, inputs)
+        return call
 
     d = catalog.default_model
     cases = [  # (task, kind, entry, inputs)
@@ -145,6 +166,11 @@ def run_all(server, tmp: Path, runs: int) -> dict:
          ModelEntry("bench/iris-skops", "tabular-classification", "sklearn"), {"image": csv}),
         ("tabular-classification (table image, OCR)", "real",
          ModelEntry("bench/iris-skops", "tabular-classification", "sklearn"), {"image": png}),
+        ("hed-control", "full-size-random",
+         ModelEntry("bench/annotators", "hed-control", "hed", files=["ControlNetHED.pth"]), {"image": media["astronaut"]}),
+        ("scribble-control", "full-size-random",
+         ModelEntry("bench/annotators", "scribble-control", "hed", files=["ControlNetHED.pth"]),
+         {"image": media["astronaut"]}),
         ("zero-shot-image-classification", "tiny-random",
          ModelEntry("bench/tiny-clip", "zero-shot-image-classification", "transformers"),
          {"image": media["small"], "labels": "an astronaut, a cat, a cup of coffee"}),
