@@ -101,3 +101,35 @@ def test_pose_needs_a_person_and_extractors_refuse_non_images(photos, tmp_path):
     for task in ("canny-control", "mlsd-control", "openpose-control"):
         with pytest.raises(RunnerError, match="not an image"):
             _run(task, {"image": not_image}, tmp_path)
+
+
+def test_bad_inputs_fail_alone_and_the_other_tasks_run(photos, tmp_path):
+    """One plan, real offline runners: silent audio, a text file given as an image and a header-only CSV
+    fail with their reasons, the task fed by a failed one is skipped, and the healthy ones finish."""
+    import soundfile as sf
+
+    from core.executor import Assignment, Executor
+    from core.paths import new_session_dir
+    from core.plan import parse_plan
+
+    session = new_session_dir()
+    inputs = session / "inputs"
+    sf.write(inputs / "silent.wav", np.zeros(16_000, np.float32), 16_000)
+    (inputs / "notes.png").write_text("not a picture")
+    (inputs / "empty.csv").write_text("a,b,c\n")
+    (inputs / "photo.png").write_bytes(photos["astronaut"].read_bytes())
+    plan = parse_plan({"tasks": [
+        {"id": 1, "task": "audio-to-audio", "dep": [], "args": {"audio": "silent.wav"}},
+        {"id": 2, "task": "mlsd-control", "dep": [], "args": {"image": "notes.png"}},
+        {"id": 3, "task": "canny-text-to-image", "dep": [2], "args": {"image": "<resource>-2", "text": "a house"}},
+        {"id": 4, "task": "tabular-classification", "dep": [], "args": {"image": "empty.csv"}},
+        {"id": 5, "task": "canny-control", "dep": [], "args": {"image": "photo.png"}},
+        {"id": 6, "task": "openpose-control", "dep": [], "args": {"image": "photo.png"}}]})
+    tabular = catalog.default_model("tabular-classification")  # not downloaded: the table is read first
+    chosen = {t.id: catalog.default_model(t.task) for t in plan.tasks}
+    chosen[4] = tabular
+    results = Executor().run(plan, {i: Assignment(m) for i, m in chosen.items()}, session)
+    status = {i: r.status for i, r in results.items()}
+    assert status == {1: "failed", 2: "failed", 3: "skipped", 4: "failed", 5: "done", 6: "done"}
+    assert "silent" in results[1].error and "not an image" in results[2].error
+    assert "no rows" in results[4].error and "task 2" in results[3].error
