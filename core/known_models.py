@@ -195,7 +195,7 @@ RUNNABLE: list[ModelEntry] = [
                options={"python_package": "cv2", "pip": "opencv-python==5.0.0.93", "min_length": 0.03}),
     ModelEntry("local:mediapipe-pose", "openpose-control", "mediapipe-pose",
                files=["modules/pose_detection/pose_detection.tflite", "modules/pose_landmark/pose_landmark_full.tflite"],
-               size_bytes=9_600_000, license="apache-2.0", default=True,
+               size_bytes=9_399_558, license="apache-2.0", default=True,
                options={"python_package": "mediapipe", "pip": "mediapipe==0.10.21 (--no-deps)",
                         "limits": "it finds one person per image"}),
     ModelEntry("local:nsnet2-16k", "audio-to-audio", "nsnet2-onnx", files=["nsnet2-20ms-baseline.onnx"],
