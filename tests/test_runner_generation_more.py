@@ -114,18 +114,36 @@ def test_edges_then_controlled_generation_as_one_plan(tiny_controlnet, tmp_path,
     assert len(steps) >= 2
 
 
-def test_every_controlled_generation_task_runs(tiny_controlnet, tmp_path, photo):
+def test_every_controlled_generation_task_runs(tiny_controlnet, tmp_path):
     """The seven condition types share one runner; each task name runs through it (one warm model)."""
     from dataclasses import replace
+
+    from PIL import Image, ImageDraw
 
     from core.runners.controlnet import TASKS
     from core.tasks import TASKS as TABLE
 
+    drawn = Image.new("RGB", (64, 48), "black")
+    ImageDraw.Draw(drawn).rectangle((10, 10, 50, 38), outline="white", width=2)
+    path = tmp_path / "map.png"
+    drawn.save(path)
     assert {t for t in TABLE if t.endswith("-text-to-image")} == set(TASKS)
     for task in TASKS:
         entry = replace(tiny_controlnet, task=task)
-        out = get_runner("controlnet").run(make_ctx(entry, tmp_path / task), {"image": photo, "text": "a cat"})
+        out = get_runner("controlnet").run(make_ctx(entry, tmp_path / task), {"image": path, "text": "a cat"})
         assert out.file_of("image") is not None and task.split("-")[0] in out.text
+        assert out.data["extracted_with"] is None and len(out.files) == 1
+
+
+def test_a_photo_given_for_an_edge_map_is_turned_into_one(tiny_controlnet, tmp_path, photo):
+    """A plan that skipped the extractor: the canny map is made offline first, and said so."""
+    from PIL import Image
+
+    out = get_runner("controlnet").run(make_ctx(tiny_controlnet, tmp_path / "s"), {"image": photo, "text": "a cat"})
+    assert out.data["extracted_with"] == "canny-control" and "turned into that map first" in out.text
+    painted, edges = (Image.open(f.path) for f in out.files)
+    assert edges.size == (96, 64) and painted.size == (32, 24)
+    assert set(np.unique(np.asarray(edges.convert("L")))) <= {0, 255}
 
 
 def test_controlnet_needs_its_base_model_and_a_prompt(tiny_controlnet, tmp_path, photo):

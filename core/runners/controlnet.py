@@ -60,6 +60,39 @@ def _load(cn_folder: Any, base_folder: Any, entry: ModelEntry, choice: hardware.
     return pipe.to(choice.device)
 
 
+# Conditions Maestro can extract offline when a plan hands the generation a photo instead of a map.
+EXTRACT_OFFLINE = {"canny-text-to-image": "canny-control", "mlsd-text-to-image": "mlsd-control",
+                   "openpose-text-to-image": "openpose-control"}
+
+
+def looks_like_photo(image: Any) -> bool:
+    """Edge, line and pose maps are mostly black: a photo has most of its pixels in the mid-tones."""
+    import numpy as np
+
+    gray = np.asarray(image.convert("L").resize((128, 128)), dtype=np.uint8)
+    return float(((gray > 40) & (gray < 215)).mean()) > 0.5
+
+
+def condition_for(ctx: RunContext, image: Any, path: Any) -> tuple[Any, Any]:
+    """The condition map to draw under, and (when a photo was given) the extractor's output that made it."""
+    extractor = EXTRACT_OFFLINE.get(ctx.task)
+    if extractor is None or not looks_like_photo(image):
+        return image, None
+    from PIL import Image
+
+    from core import catalog
+    from core.runners import get_runner
+
+    entry = catalog.default_model(extractor)
+    if entry is None:
+        return image, None
+    sub = RunContext(ctx.task_id, extractor, entry, ctx.artifacts_dir, ctx.cancel, device=ctx.device,
+                     settings=ctx.settings)
+    made = get_runner(entry.runtime).run(sub, {"image": path})
+    made.data["extractor"] = extractor
+    return Image.open(made.file_of("image").path).convert("RGB"), made
+
+
 class ControlNetRunner:
     runtime = "controlnet"
 
@@ -74,6 +107,7 @@ class ControlNetRunner:
         seed = int(opts.get("seed", random.randrange(2**31)))
         cn_folder = model_dir(ctx.model)
         base_folder = _base_dir(ctx.model)
+        condition, extracted = condition_for(ctx, condition, inputs["image"])
         choice = hardware.choose_device(hardware.run_preference(ctx.device, ctx.settings))
         ctx.check_cancel()
 
@@ -100,9 +134,11 @@ class ControlNetRunner:
                 raise
             except (ValueError, RuntimeError) as e:
                 raise RunnerError(f"{ctx.model.id} failed: {str(e).splitlines()[0][:300]}") from None
-        artifact = save_png(ctx, image)
+        files = [save_png(ctx, image)] + (extracted.files if extracted else [])
+        how = f"; the photo given was turned into that map first ({extracted.data['extractor']})" if extracted else ""
         return TaskOutput(text=f"an image {image.width}x{image.height} of: {prompt[:80]} (following the "
-                               f"{ctx.task.split('-')[0]} map)", files=[artifact],
+                               f"{ctx.task.split('-')[0]} map{how})", files=files,
                           data={"prompt": prompt, "seed": seed, "steps": steps, "base": base_entry(ctx.model).id,
+                                "extracted_with": extracted.data["extractor"] if extracted else None,
                                 "device": choice.device, "dtype": choice.dtype, "model_loaded": lease.loaded,
                                 "load_s": round(lease.load_s, 3)})
