@@ -62,6 +62,12 @@ def _media(folder: Path) -> dict[str, Path]:
     sf.write(out["noisy"], speech + noise, 16_000)
     out["small"] = folder / "small.png"
     Image.fromarray(data.astronaut()).resize((96, 64)).save(out["small"])
+    from PIL import ImageDraw
+
+    edges = Image.new("RGB", (96, 64), "black")  # a condition map, so generation is timed alone
+    ImageDraw.Draw(edges).rectangle((12, 10, 84, 54), outline="white", width=2)
+    out["map"] = folder / "map.png"
+    edges.save(out["map"])
     return out
 
 
@@ -112,11 +118,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="maestro-bench-tasks-"))
     sys.path.insert(0, str(ROOT / "tests"))
     from hubserver import HubServer
 
-    with HubServer() as server:
+    with tempfile.TemporaryDirectory(prefix="maestro-bench-tasks-") as folder, HubServer() as server:
+        tmp = Path(folder)
         os.environ.update(HF_ENDPOINT=server.url, MAESTRO_MODELS=str(tmp / "models"),
                           HF_HUB_CACHE=str(tmp / "models" / "hub"), HF_HUB_OFFLINE="0")
         from huggingface_hub import constants
@@ -179,7 +185,7 @@ def run_all(server, tmp: Path, runs: int) -> dict:
         ("canny-text-to-image (same runner for mlsd/openpose/depth/seg)", "tiny-random",
          ModelEntry("bench/tiny-controlnet", "canny-text-to-image", "controlnet",
                     options={"base": "bench/tiny-sd", "steps": 2, "size": 32, "guidance_scale": 1.0, "seed": 1}),
-         {"image": media["small"], "text": "a watercolour painting"}),
+         {"image": media["map"], "text": "a watercolour painting"}),
         ("text-to-video", "tiny-random",
          ModelEntry("bench/tiny-t2v", "text-to-video", "diffusers-video",
                     options={"frames": 4, "steps": 2, "size": 32, "fps": 4, "guidance_scale": 1.0, "seed": 1}),
