@@ -172,3 +172,12 @@ def split_footer(answer: str) -> tuple[str, str]:
     if answer.startswith(FOOTER_RULE.lstrip("\n")) or answer.startswith(_OLD_FOOTER.lstrip("\n")):
         return "", answer
     return answer, ""
+
+
+def short_error(status: str, error: str | None) -> str:
+    """A task's failure in one short clause: 'skipped because task 2 (x) failed' drops the dependency's
+    own (long) reason, which its own card and note already give."""
+    text = (error or "").strip() or "no reason given"
+    if status == "skipped" and " failed:" in text:
+        text = text.split(" failed:", 1)[0] + " failed"
+    return text

@@ -21,6 +21,7 @@ from core.evidence import (
     guesses,
     missing_for,
     missing_text,
+    short_error,
     states_guess_as_fact,
 )
 from core.llm import Controller, GenerationCancelled, Message
@@ -110,7 +111,8 @@ def plain_answer(plan: Plan, results: dict[int, TaskResult]) -> str:
             elif r.output.text.strip():
                 sentences.append(f"Task #{t.id} ({t.task}): {_clip(r.output.text, 300)}")
         else:
-            sentences.append(f"Task #{t.id} ({t.task}) {r.status}: {r.error or 'no reason given'}.")
+            why = short_error(r.status, r.error)
+            sentences.append(f"Task #{t.id} ({t.task}) {r.status}: {why.removeprefix(r.status + ' ')}.")
     return "\n".join(sentences)
 
 
@@ -122,7 +124,7 @@ def missing_notes(plan: Plan, results: dict[int, TaskResult]) -> str:
         if need is not None:
             text = missing_text(t.id, need)
             notes.append(f"Note: {text[0].upper()}{text[1:]}")
-    return "\n".join(notes)
+    return "\n\n".join(notes)
 
 
 def _prompt(name: str) -> str:
@@ -178,7 +180,8 @@ class Responder:
             emit(f"\n\n(Rewritten from the results: the first draft stated a low-confidence guess as fact.)\n"
                  f"{replaced}" if body else replaced)
             body = replaced
-        extra = "\n".join(x for x in (missing_notes(plan, results), sources_footer(plan, results).lstrip("\n")) if x)
+        # A blank line before the rule: "text\n---" would make the text a Markdown heading.
+        extra = "\n\n".join(x for x in (missing_notes(plan, results), sources_footer(plan, results).lstrip("\n")) if x)
         emit("\n\n" + extra if body else extra)
         body = f"{body}\n\n{extra}" if body else extra
         return body, seconds

@@ -26,12 +26,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.evidence import NeededModel, guess_text, guesses, percent
+from core.evidence import NeededModel, guess_text, guesses, percent, short_error
 from desktop.files import kind_of
 from desktop.media import AudioPlayer, TextPreview
 
 TEXT_SHOWN = 600  # characters of a text result shown on its card (Copy copies all of it)
-TABLE_ROWS = 8
+TABLE_ROWS = 5
 THUMB_W, THUMB_H = 320, 200
 
 
@@ -196,6 +196,7 @@ class ResultCard(QFrame):
                 for j, value in enumerate(row):
                     self.table.setItem(i, j, QTableWidgetItem(value))
             self.table.verticalHeader().hide()
+            self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 6)
             self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
             self.table.horizontalHeader().setStretchLastSection(True)
             self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
@@ -232,7 +233,8 @@ class ResultCard(QFrame):
                                            lambda: self.download_requested.emit(self.task_id, need.model))
             layout.addWidget(self.download_button, 0, Qt.AlignmentFlag.AlignLeft)
             return
-        msg = QLabel(f"{status.capitalize()}: {error}" if error else status.capitalize())
+        why = short_error(status, error)
+        msg = QLabel(why[0].upper() + why[1:] if why.lower().startswith(status) else f"{status.capitalize()}: {why}")
         msg.setObjectName("cardError")
         msg.setWordWrap(True)
         layout.addWidget(msg)

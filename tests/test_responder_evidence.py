@@ -70,6 +70,7 @@ def test_guess_stated_as_fact_is_overruled_and_the_missing_captioner_named(astro
     assert "needs Salesforce/blip-image-captioning-base (990 MB, licence bsd-3-clause)" in body
     assert "Tools → Models" in body
     assert footer.startswith("---\nResults:") and "#1 image-to-text (0.0 s): not run — needs" in footer
+    assert "\n\n---\nResults:" in answer  # a blank line first: the note above must not become a heading
 
 
 def test_a_hedged_answer_is_kept():
