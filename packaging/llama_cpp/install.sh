@@ -8,10 +8,13 @@
 set -euo pipefail
 PY="$1"; VERSION="$2"
 HERE="$(cd "$(dirname "$0")" && pwd)"
-ARGS="-DGGML_NATIVE=OFF -DGGML_BACKEND_DL=ON -DGGML_CPU_ALL_VARIANTS=ON -DLLAVA_BUILD=OFF \
+FLAGS="-DGGML_NATIVE=OFF -DGGML_BACKEND_DL=ON -DGGML_CPU_ALL_VARIANTS=ON -DLLAVA_BUILD=OFF \
 -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF \
--DCMAKE_PROJECT_INCLUDE=$HERE/install_cpu_variants.cmake ${MAESTRO_LLAMA_CMAKE_ARGS:-}"
-KEY="$(printf '%s\n%s\n' "$VERSION" "$ARGS" | cat - "$HERE/install_cpu_variants.cmake" | sha256sum | cut -c1-16)"
+${MAESTRO_LLAMA_CMAKE_ARGS:-}"
+ARGS="$FLAGS -DCMAKE_PROJECT_INCLUDE=$HERE/install_cpu_variants.cmake"
+# The key is what the build depends on (version, flags, the include file's text), not where the
+# checkout lives, so every clone on this machine shares one build.
+KEY="$(printf '%s\n%s\n' "$VERSION" "$FLAGS" | cat - "$HERE/install_cpu_variants.cmake" | sha256sum | cut -c1-16)"
 WHEELS="${XDG_CACHE_HOME:-$HOME/.cache}/maestro/wheels/llama-cpp-python-$VERSION-$KEY"
 
 installed_ok() {  # the right version, with the CPU variants next to libllama
