@@ -171,6 +171,7 @@ class ResultCard(QFrame):
         layout.setSpacing(6)
         self.title = QLabel(card_title(result))
         self.title.setObjectName("cardTitle")
+        self.title.setWordWrap(True)
         layout.addWidget(self.title)
         status = str(result.get("status") or "done")
         output = result.get("output") or {}
@@ -263,7 +264,8 @@ class ResultCard(QFrame):
             col.addWidget(TextPreview(path, box), 0, Qt.AlignmentFlag.AlignLeft)
         name = QLabel(path.name)
         name.setObjectName("cardFile")
-        buttons.addWidget(name)
+        name.setWordWrap(True)
+        col.addWidget(name)
         buttons.addWidget(_button("Save as…", lambda: self.save_as(path)))
         buttons.addWidget(_button("Show in folder", lambda: self.show_in_folder(path)))
         buttons.addStretch(1)

@@ -72,6 +72,11 @@ def take(args: argparse.Namespace) -> int:
     while time.monotonic() < settle:
         app.processEvents()
         time.sleep(0.02)
+    bubble = window.chat.bubble_for(turn_id) if turn_id else None
+    if bubble is not None:  # show the answer from its first line (the chat follows the last card)
+        window.chat._follow = False
+        window.chat.verticalScrollBar().setValue(max(0, bubble.y() - 8))
+        app.processEvents()
     state = window.turns.get(turn_id)
     if state is not None and state.tasks:
         node = args.node if args.node in state.tasks else min(state.tasks)

@@ -98,7 +98,12 @@ def test_drop_send_graph_done_answer_then_restart(qtbot, controller, tmp_path):
     read = (ocr[0].result or {}).get("output", {}).get("text", "").upper() if ocr else ""
     assert "CLOSED" in read and "MONDAY" in read, read
     bubble = win.chat.bubble_for(turn_id)
-    assert "CLOSED" in bubble.text.upper() and "MONDAY" in bubble.text.upper()
+    # The OCR'd text is on screen: in the answer or in task #N's result card under it.
+    from PySide6.QtWidgets import QLabel
+
+    shown = (bubble.text + " ".join(w.text() for w in bubble.findChildren(QLabel))).upper()
+    assert "CLOSED" in shown and "MONDAY" in shown
+    assert bubble.cards is not None and bubble.cards.card(ocr[0].id) is not None
     assert not win.composer.busy
     # Node details show the model and why it was chosen.
     win._on_node_clicked(ocr[0].id)
