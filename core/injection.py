@@ -35,6 +35,9 @@ class GuardedResponder(Responder):
         msgs = super().messages(request, plan, shielded, history)
         if plan.tasks and msgs and msgs[-1]["role"] == "user":
             guard = (PROMPTS_DIR / "respond_guard.txt").read_text(encoding="utf-8").strip()
+            if any(shielded[tid] is not r for tid, r in results.items()):  # only then: a 1.5B copies the marker
+                said = (PROMPTS_DIR / "respond_guard_withheld.txt").read_text(encoding="utf-8").strip()
+                guard = guard.replace("\nNow answer", f"\n{said}\nNow answer", 1)
             msgs[-1] = {**msgs[-1], "content": msgs[-1]["content"] + "\n\n" + guard.replace("{request}", request)}
         return msgs
 
