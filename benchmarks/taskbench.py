@@ -102,6 +102,8 @@ class Record:
     nodes: list[Node]
     links: list[tuple[str, str]]  # labelled task_links, (source name, target name)
     flags: list[str] = field(default_factory=list)  # known label anomalies
+    steps: list[str] = field(default_factory=list)  # labelled decomposition (v2 data), one per node
+    has_args: bool = True  # node arguments are labelled (t-F1 / v-F1 are scored only then)
 
     @property
     def clean(self) -> bool:
@@ -190,3 +192,73 @@ def flat_arg(value: Any) -> str:
     if isinstance(value, list):
         return " ".join(flat_arg(v) for v in value)
     return str(value)
+
+
+# --- split v2: full_hf.jsonl (official request text), split_v2.json ------------------------------
+
+DEV_SALT = "maestro-planner-v3-dev:"
+DEV_PERCENT = 10
+V2_SPLITS = ("eval", "train", "dev", "fit", "gnn4plan")
+
+
+def is_dev(record_id: str) -> bool:
+    """The train hold-out of split v2 (~10 % of train): A/B runs are scored here; nothing built
+    from the data (demo bank, step classifier) sees it. `fit` is train minus dev."""
+    digest = hashlib.sha256((DEV_SALT + record_id).encode()).hexdigest()
+    return int(digest[:8], 16) % 100 < DEV_PERCENT
+
+
+def _link_names(links: list[Any], nodes: list[str]) -> list[tuple[str, str]]:
+    """Labelled links as (source, target) names; a few records use node positions instead."""
+    out = []
+    for lk in links:
+        if isinstance(lk, dict):
+            lk = [lk.get("source"), lk.get("target")]
+        s, t = lk
+        if isinstance(s, int) and isinstance(t, int) and max(s, t) < len(nodes):
+            s, t = nodes[s], nodes[t]
+        out.append((str(s), str(t)))
+    return out
+
+
+def gnn4plan_ids(folder: Path | None = None) -> set[str]:
+    data = json.loads(((folder or data_dir()) / "gnn4plan_test_ids.json").read_text(encoding="utf-8"))
+    return {str(i) for i in data["chain"]}
+
+
+def load_v2(split: str, folder: Path | None = None) -> list[Record]:
+    """Records of split v2 with TaskBench's official request text (full_hf.jsonl). Node arguments
+    come from labeled_hf.jsonl where that file has the record (t-F1/v-F1 only there)."""
+    if split not in V2_SPLITS and split != "all":
+        raise ValueError(f"unknown split {split!r} ({', '.join(V2_SPLITS)} or all)")
+    folder = folder or data_dir()
+    full = folder / "full_hf.jsonl"
+    if not full.exists():
+        raise FileNotFoundError(f"TaskBench data not found at {folder} (set MAESTRO_TASKBENCH)")
+    ids = json.loads((folder / "split_v2.json").read_text(encoding="utf-8"))
+    wanted: set[str] | None
+    if split in ("eval", "train"):
+        wanted = {str(i) for i in ids[split]}
+    elif split in ("dev", "fit"):
+        wanted = {str(i) for i in ids["train"] if is_dev(str(i)) == (split == "dev")}
+    elif split == "gnn4plan":
+        wanted = gnn4plan_ids(folder) & {str(i) for i in ids["eval"]}
+    else:
+        wanted = None
+    labelled = {r.id: r for r in load_records(folder)} if (folder / "labeled_hf.jsonl").exists() else {}
+    out = []
+    for line in full.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        r = json.loads(line)
+        rid = str(r["id"])
+        if wanted is not None and rid not in wanted:
+            continue
+        names = [str(n) for n in r["nodes"]]
+        old = labelled.get(rid)
+        with_args = old is not None and [n.task for n in old.nodes] == names
+        nodes = old.nodes if with_args else [Node(n, []) for n in names]
+        out.append(Record(rid, r["type"], r["request"], nodes, _link_names(r.get("links", []), names),
+                          flags=old.flags if old else [], steps=list(r.get("steps") or []),
+                          has_args=with_args))
+    return out

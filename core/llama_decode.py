@@ -40,6 +40,7 @@ class DecodeResult:
     prompt_tokens: int
     finish_reason: str  # "stop" (grammar complete / end of turn) or "length"
     full_grammar_passes: int = 0  # steps where the best token was not allowed
+    prompt_evaluated: int = 0  # prompt tokens not found in the KV cache (the rest was reused)
 
 
 class _Grammar:
@@ -96,7 +97,7 @@ class GreedyDecoder:
         self._lib = llama_cpp
         self._vocab = llama_cpp.llama_model_get_vocab(llm._model.model)
 
-    def _eval_prompt(self, tokens: list[int]) -> None:
+    def _eval_prompt(self, tokens: list[int]) -> int:
         """Evaluate what the KV cache lacks of `tokens` (prefix reuse, as Llama.generate does)."""
         llm = self.llm
         n = min(llm.n_tokens, len(tokens))
@@ -105,6 +106,7 @@ class GreedyDecoder:
         llm._ctx.kv_cache_seq_rm(-1, same, -1)
         llm.n_tokens = same
         llm.eval(tokens[same:])
+        return len(tokens) - same
 
     def _last_logits(self) -> np.ndarray:
         ptr = self._lib.llama_get_logits_ith(self.llm._ctx.ctx, -1)
@@ -120,7 +122,7 @@ class GreedyDecoder:
         out: list[int] = []
         result = DecodeResult([], "", len(prompt), "length")
         try:
-            self._eval_prompt(prompt)
+            result.prompt_evaluated = self._eval_prompt(prompt)
             while len(out) < max_tokens:
                 if cancel is not None and cancel.is_set():
                     raise GenerationCancelled("generation cancelled")

@@ -18,9 +18,10 @@ from core.injection import GuardedResponder, withheld
 from core.llm import Controller, GenerationCancelled, load_controller
 from core.paths import new_session_dir, safe_name
 from core.plan import Plan, PlanError, Task
-from core.planner import Planner, PlanOutcome
+from core.planner import Planner, PlanOutcome, make_planner
 from core.results import TaskResult
 from core.settings import Settings, load_settings
+from core.tasks import TASKS
 
 Selector = Callable[[Task, str], Assignment]
 MAX_REQUEST_CHARS = 20_000  # as the CLI's limit: longer text belongs in an attached file
@@ -139,14 +140,15 @@ class Engine:
     @property
     def planner(self) -> Planner:
         if self._planner is None:
-            self._planner = Planner(self.controller, known_tasks=self.known_tasks())
+            self._planner = make_planner(self.controller, getattr(self.settings, "planner", "steps"),
+                                         known_tasks=self.known_tasks())
         return self._planner
 
     def known_tasks(self) -> set[str]:
-        """Task types the planner may use: those with a runnable model."""
-        from core import selector
-
-        return selector.runnable_tasks(self.settings)
+        """Task types the planner may use: every one Maestro knows. Whether a model is installed
+        is the selector's question ("download this", or a clear offline failure), never a reason
+        to plan another task instead."""
+        return set(TASKS)
 
     # -- a turn ---------------------------------------------------------------------------
     def _attach(self, files: Sequence[str | Path], session_dir: Path, turn: TurnResult) -> None:

@@ -26,7 +26,6 @@ from core.demo_bank import load_demos as load_demos  # re-exported: older caller
 from core.llm import Controller, Message
 from core.paths import PROMPTS_DIR
 from core.plan import Plan, PlanError, Task, parse_plan, validate_plan
-from core.task_cues import uncued_tasks
 from core.tasks import TASKS
 
 DEMO_BANK = PROMPTS_DIR / "demos_taskbench.jsonl"
@@ -46,8 +45,11 @@ class PlanOutcome:
     raw: str = ""
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    prompt_evaluated: int = 0  # prompt tokens the controller had to read (not reused from the KV cache)
     llm_s: float = 0.0
     demos: list[str] = field(default_factory=list)
+    steps: list[dict[str, Any]] = field(default_factory=list)  # the decomposition (step planner)
+    notes: list[str] = field(default_factory=list)  # e.g. a step no Maestro task can do, left out
 
     @property
     def ok(self) -> bool:
@@ -298,8 +300,6 @@ class Planner:
         self.retrieve = retrieve
         # Ban, while decoding, refs to outputs of the wrong kind (core/plan_constraint.py).
         self.constrain_modalities = True
-        # Leave out of the grammar the tasks a request gives no cue for (core/task_cues.py).
-        self.gate_tasks = True
         # "lines" (GBNF, local llama.cpp) or "json" (JSON schema, any controller)
         self.fmt = fmt or ("lines" if _gbnf_capable(controller) else "json")
         names = [n for n in TASKS if n in self.known_tasks]
@@ -354,10 +354,9 @@ class Planner:
             self.retriever.warm()
 
     def offered(self, request: str, context: str = "") -> list[str]:
-        """The task types this request may use: the known ones, less those it gives no cue for
-        (core/task_cues.py). File names are not cues ("speech.wav" asks for nothing)."""
-        gated = uncued_tasks(_FILE_MENTION.sub(" ", request), _FILE_MENTION.sub(" ", context))
-        return [n for n in self._names if n not in gated]
+        """The task types this request may use: every known one (the task cues that gated
+        speech, detection and drawing were built with eval records and went with planner v3)."""
+        return list(self._names)
 
     def _decode(self, msgs: list[Message], outcome: PlanOutcome, cancel: threading.Event | None,
                 media: dict[str, list[str]], names: list[str]) -> str:
@@ -423,7 +422,7 @@ class Planner:
         msgs = self.messages(swap_names(request, aliases), names, context, retrieved)
         outcome = PlanOutcome(Plan(), demos=[d["request"] for d in [*self.demos, *retrieved]])
         media = media_files(names, swap_names(request, aliases), context)
-        offered = self.offered(request, context) if self.gate_tasks else self._names
+        offered = self.offered(request, context)
         self.controller.prime(self.prefix())
         raw = self._decode(msgs, outcome, cancel, media, offered)
         source = f"{swap_names(request, aliases)}\n{context}"
@@ -447,6 +446,15 @@ class Planner:
                 outcome.error = "the planner could not make a valid plan: " + "; ".join(second.problems)
         outcome.seconds = time.monotonic() - t0
         return outcome
+
+
+def make_planner(controller: Controller, kind: str = "steps", *, known_tasks: set[str] | None = None) -> Any:
+    """The planner the settings name: "steps" (core/step_planner.py, the default) or "lines"."""
+    if kind == "lines":
+        return Planner(controller, known_tasks=known_tasks)
+    from core.step_planner import StepPlanner
+
+    return StepPlanner(controller, known_tasks=known_tasks)
 
 
 def _cache_dir() -> Path | None:

@@ -238,7 +238,9 @@ def _rank_reason(c: _Candidate, n: int) -> str:
 
 
 def _base_reason(c: _Candidate, n: int) -> str:
-    where = "installed" if c.installed else "to be downloaded"
+    size = f", {c.entry.size_bytes / 1e6:,.0f} MB" if c.entry.size_bytes else ""
+    where = "installed" if c.installed else \
+        f"to be downloaded{size}: `python main.py models get {c.entry.id}`"
     if n == 1:
         return f"the only usable model for this task ({where})"
     if c.entry.default:
@@ -278,7 +280,8 @@ def select(task: Task, request: str, *, controller=None, settings=None) -> Selec
 
     usable, rejected = candidates(task, settings)
     if not usable:
-        raise NoModelError(_no_model_reason(name, rejected, pinned_note))
+        raise NoModelError(_offline_reason(name, rejected, pinned_note) or
+                           _no_model_reason(name, rejected, pinned_note))
     installed = [c for c in usable if c.installed]
     pool = (installed or usable)[:TOP_K]  # never make the user wait for a download when a model is here
     ids = [c.entry.id for c in pool]
@@ -295,6 +298,20 @@ def select(task: Task, request: str, *, controller=None, settings=None) -> Selec
             reason += f"; the controller's choice failed ({type(e).__name__}: {str(e)[:120]})"
     return Selection(best.entry, reason, ids, needs_download=not best.installed, by_llm=by_llm,
                      seconds=time.monotonic() - start, rejected=rejected)
+
+
+def _offline_reason(task: str, rejected: dict[str, str], prefix: str = "") -> str | None:
+    """When the only thing missing is a download that offline mode forbids: name the model the
+    task needs, its size and the command that fetches it (the task fails; its siblings run)."""
+    offline = [mid for mid, why in rejected.items() if why.endswith("(offline)")]
+    if not offline:
+        return None
+    default = catalog.default_model(task)
+    mid = default.id if default is not None and default.id in offline else offline[0]
+    entry = catalog.get(mid, task)
+    size = f", {entry.size_bytes / 1e6:,.0f} MB" if entry is not None and entry.size_bytes else ""
+    return (prefix + f"needs {mid}{size}, not installed (offline); "
+            f"`python main.py models get {mid}` fetches it when online")
 
 
 def _no_model_reason(task: str, rejected: dict[str, str], prefix: str = "") -> str:

@@ -173,7 +173,8 @@ def _tiny_data(folder: Path) -> None:
 def test_cli_gold_controller_prints_json_last(tmp_path):
     _tiny_data(tmp_path)
     proc = subprocess.run(
-        [sys.executable, "main.py", "bench", "taskbench", "--controller", "gold", "--limit", "5", "--json"],
+        [sys.executable, "main.py", "bench", "taskbench", "--text", "rephrased", "--controller", "gold",
+         "--limit", "5", "--json"],
         cwd=ROOT, capture_output=True, text=True, timeout=120,
         env={**__import__("os").environ, "MAESTRO_TASKBENCH": str(tmp_path)})
     assert proc.returncode == 0, proc.stderr
@@ -183,6 +184,57 @@ def test_cli_gold_controller_prints_json_last(tmp_path):
         assert key in rep
     assert rep["n_f1"] == 100.0 and rep["ned"] == 0.0
     assert "[5/5]" in proc.stderr
+
+
+def _tiny_v2(folder: Path) -> None:
+    """full_hf.jsonl + split_v2.json + gnn4plan ids: 2 eval records (one a GNN4TaskPlan id)."""
+    rows = [
+        {"id": "e1", "type": "single", "request": "Transcribe 'example.wav'", "nodes": [ASR], "links": [],
+         "steps": ["Step 1: Transcribe the audio 'example.wav'"]},
+        {"id": "e2", "type": "chain", "request": "Transcribe 'example.wav' and summarize it",
+         "nodes": [ASR, SUM], "links": [[0, 1]],
+         "steps": ["Step 1: Transcribe 'example.wav'", "Step 2: Summarize the transcript"]},
+        {"id": "t1", "type": "single", "request": "Summarize 'a long text'", "nodes": [SUM], "links": [],
+         "steps": ["Summarize it"]},
+    ]
+    (folder / "full_hf.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (folder / "split_v2.json").write_text(json.dumps({"eval": ["e1", "e2"], "train": ["t1"]}))
+    (folder / "gnn4plan_test_ids.json").write_text(json.dumps({"chain": ["e2"]}))
+
+
+def test_v2_records_read_links_by_position_and_split():
+    from benchmarks.taskbench import load_v2
+
+    folder = Path(__import__("tempfile").mkdtemp())
+    _tiny_v2(folder)
+    ev = load_v2("eval", folder)
+    assert [r.id for r in ev] == ["e1", "e2"] and ev[1].links == [(ASR, SUM)]
+    assert not ev[0].has_args and ev[1].steps[1].startswith("Step 2")
+    assert [r.id for r in load_v2("gnn4plan", folder)] == ["e2"]
+    with pytest.raises(ValueError):
+        load_v2("nope", folder)
+
+
+def test_cli_v2_reports_types_and_gnn_ids(tmp_path):
+    _tiny_v2(tmp_path)
+    env = {**__import__("os").environ, "MAESTRO_TASKBENCH": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "main.py", "bench", "taskbench", "--controller", "gold", "--json"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr
+    rep = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert rep["n"] == 2 and rep["text"] == "official" and rep["n_f1"] == 100.0
+    assert rep["gnn4plan"]["n"] == 1 and rep["by_type"]["chain"]["e_f1"] == 100.0
+    assert rep["t_f1"] is None  # no labelled arguments: not scored as zero
+
+
+def test_mix_like_eval_keeps_the_shares():
+    from benchmarks.taskbench_run import EVAL_MIX, mix_like
+
+    recs = [Record(f"s{i}", "single", "", [], []) for i in range(50)] + \
+        [Record(f"c{i}", "chain", "", [], []) for i in range(50)] + [Record(f"d{i}", "dag", "", [], []) for i in range(9)]
+    first = mix_like(recs, EVAL_MIX)[:40]
+    counts = {t: sum(r.type == t for r in first) for t in EVAL_MIX}
+    assert counts["chain"] == 32 and counts["single"] in (6, 7) and counts["dag"] in (1, 2)
 
 
 def test_cli_missing_data_is_a_message(tmp_path):

@@ -176,7 +176,7 @@ def test_what_animal_said_out_loud(engine, tmp_path):
 
 def test_no_unasked_speech_step():
     """With TaskBench's tool menu the 1.5B controller ended plans with a text-to-speech step
-    nobody asked for (70 of 323 eval plans; this request too, before core/task_cues.py)."""
+    nobody asked for (70 of 323 eval plans with planner v2; this request too)."""
     from benchmarks.taskbench import taskbench_tasks
     from core.commands.bench import make_planner
 

@@ -105,10 +105,22 @@ def test_not_installed_model_online_needs_download(monkeypatch):
 
 
 def test_offline_offers_only_cached_models(monkeypatch):
-    _entries(monkeypatch, [ModelEntry("org/remote", "depth-estimation", "transformers", downloads=5)])
+    _entries(monkeypatch, [ModelEntry("org/remote", "depth-estimation", "transformers", downloads=5,
+                                      size_bytes=400_000_000)])
     _always_installed(monkeypatch, set())
-    with pytest.raises(selector.NoModelError, match="offline"):
+    with pytest.raises(selector.NoModelError, match="offline") as e:
         selector.select(_t("depth-estimation"), "x", settings=Settings(offline=True))
+    # the task the planner chose stays: the failure names the model it needs and how to get it
+    assert str(e.value).startswith("needs org/remote, 400 MB, not installed (offline)")
+    assert "python main.py models get org/remote" in str(e.value)
+
+
+def test_online_reason_names_size_and_command(monkeypatch):
+    _entries(monkeypatch, [ModelEntry("org/remote", "depth-estimation", "transformers", downloads=5,
+                                      size_bytes=1_200_000_000)])
+    _always_installed(monkeypatch, set())
+    sel = selector.select(_t("depth-estimation"), "x", settings=Settings(offline=False))
+    assert "1,200 MB" in sel.reason and "`python main.py models get org/remote`" in sel.reason
 
 
 def test_runtime_not_installed_is_filtered(monkeypatch):
