@@ -60,12 +60,14 @@ def test_guess_stated_as_fact_is_overruled_and_the_missing_captioner_named(astro
     top = astronaut_labels.data["labels"][0]["label"]
     second = astronaut_labels.data["labels"][1]["label"]
     liar = RecordingController(f"The picture shows a {top} and a {second}.")
+    streamed: list[str] = []
     answer, _ = Responder(liar).respond("Describe this picture and tell me what objects are in it", PLAN,
-                                        _results(astronaut_labels))
+                                        _results(astronaut_labels), on_token=streamed.append)
     prompt = liar.messages[1]["content"]
     assert "UNSURE" in prompt and "NOT RUN" in prompt  # the controller was told, and still stated it
     body, footer = split_footer(answer)
     assert f"The picture shows a {top}" not in answer
+    assert streamed == [answer.split("\n\nNote:")[0], answer[len(answer.split("\n\nNote:")[0]):]]
     assert f"possibly a {top} (" in body and not states_guess_as_fact(body, guesses(astronaut_labels.data))
     assert "needs Salesforce/blip-image-captioning-base (990 MB, licence bsd-3-clause)" in body
     assert "Tools → Models" in body
@@ -111,3 +113,25 @@ def test_footer_has_file_names_and_timings_not_paths(tmp_path):
     assert split_footer("Done.\n" + footer) == ("Done.", footer.lstrip("\n"))
     assert split_footer("Old.\n---\nTasks:\n1. x")[0] == "Old."  # answers stored before the rename
     assert Path(str(wav)).parent.as_posix() not in footer
+
+
+@pytest.mark.slow
+def test_real_controller_on_the_astronaut_never_states_the_guess_as_fact(astronaut_labels):
+    """The packaged 1.5B controller writes the answer from the real classifier output and the missing
+    captioner; whatever it drafts, the answer reports the label as a guess and names the download."""
+    from core.injection import GuardedResponder
+    from core.llm import load_controller
+    from core.settings import Settings
+
+    controller = load_controller(Settings(threads=0))
+    drafts: list[str] = []
+    answer, seconds = GuardedResponder(controller).respond(
+        "Describe this picture and tell me what objects are in it", PLAN, _results(astronaut_labels),
+        on_token=drafts.append)
+    print(json.dumps({"streamed": "".join(drafts), "answer": answer, "llm_s": round(seconds, 1)}))
+    body, _footer = split_footer(answer)
+    unsure = guesses(astronaut_labels.data)
+    assert not states_guess_as_fact(body, unsure)
+    assert not states_guess_as_fact("".join(drafts), unsure)  # not even streamed, then taken back
+    assert f"{unsure[0].score * 100:.0f} %" in answer
+    assert "Salesforce/blip-image-captioning-base" in body
