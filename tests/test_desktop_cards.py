@@ -266,3 +266,19 @@ def test_first_run_keeping_the_packaged_model_downloads_nothing(qtbot, hub_serve
     assert dialog.result() == dialog.DialogCode.Accepted
     assert load_settings().controller == "qwen2.5-coder-1.5b" and not needs_welcome()
     assert hub_server.requests == []
+
+
+def test_video_result_has_a_player_and_save(qtbot, tmp_path):
+    from desktop.cards import ResultCard, VideoPlayer
+
+    clip = tmp_path / "task1-text-to-video.mp4"
+    clip.write_bytes(b"\x00\x00\x00\x18ftypmp42")  # the card only needs the file; playing is QtMultimedia's job
+    card = ResultCard({"id": 1, "task": "text-to-video", "status": "done", "model": "org/tiny-video",
+                       "duration_s": 30.0, "output": {"text": "8 frames", "files": [
+                           {"path": str(clip), "modality": "video"}], "data": {}}})
+    qtbot.addWidget(card)
+    player = card.findChild(VideoPlayer)
+    assert player is not None and player.button.text() == "▶ Play video"
+    labels = {b.text() for b in card.findChildren(_button_type())}
+    assert {"Save as…", "Show in folder"} <= labels
+    assert card.title.text() == "#1 text-to-video · tiny-video · 30.0 s"
