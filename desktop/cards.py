@@ -205,7 +205,7 @@ class ResultCard(QFrame):
                                       sum(self.table.rowHeight(i) for i in range(len(rows))))
             layout.addWidget(self.table)
         text = str(output.get("text") or "")
-        if text and not self.files and not (rows and not self._text_is_the_result()):
+        if text and not rows and (self._text_is_the_result() or not self.files):
             self.full_text = text
             shown = text if len(text) <= TEXT_SHOWN else text[:TEXT_SHOWN] + " …"
             body = QLabel(shown)
@@ -218,10 +218,12 @@ class ResultCard(QFrame):
             layout.addWidget(self.copy_button, 0, Qt.AlignmentFlag.AlignLeft)
 
     def _text_is_the_result(self) -> bool:
-        """Text tasks (OCR, transcripts, summaries) show their text even when they also have data."""
-        return str(self.result.get("task", "")) not in (
-            "image-classification", "audio-classification", "text-classification", "zero-shot-classification",
-            "object-detection", "token-classification", "image-segmentation")
+        """A task whose output is text (OCR, a transcript, a summary) shows it even beside its files (the
+        annotated page); a task that makes media has a text that only describes the file."""
+        from core.tasks import TASKS
+
+        spec = TASKS.get(str(self.result.get("task", "")))
+        return spec is not None and spec.output == "text"
 
     def _failed(self, layout: QVBoxLayout, status: str, error: str, need: NeededModel | None) -> None:
         if need is not None:

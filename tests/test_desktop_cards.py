@@ -60,7 +60,8 @@ def _turn(session: Path) -> dict:
         {"id": 2, "task": "text-to-speech", "status": "done", "model": "rhasspy/piper-voices", "duration_s": 0.8,
          "output": {"text": "spoke 3 words", "files": [{"path": str(wav), "modality": "audio"}], "data": {}}},
         {"id": 3, "task": "optical-character-recognition", "status": "done", "model": "local:rapidocr",
-         "duration_s": 1.1, "output": {"text": OCR_TEXT, "files": [], "data": {}}},
+         "duration_s": 1.1, "output": {"text": OCR_TEXT, "data": {}, "files": [  # the page with its boxes, too
+             {"path": str(_png(art / "task3-optical-character-recognition.png")), "modality": "image"}]}},
         {"id": 4, "task": "image-classification", "status": "done", "model": "local:efficientnet-lite0",
          "duration_s": 0.4, "output": {"text": "football helmet (0.16)", "files": [], "data": {"labels": [
              {"label": "football helmet", "score": 0.1616}, {"label": "bobsled", "score": 0.106}]}}},
@@ -114,6 +115,7 @@ def test_cards_show_each_task_and_open_save_copy(window, qtbot, tmp_path, monkey
     buttons["Show in folder"].click()
     assert opened == [str(session / "artifacts")]
 
+    assert cards[1].copy_button is None  # "spoke 3 words" only describes the audio: no text to copy
     assert cards[2].copy_button is not None and "…" in cards[2].text_label.text()  # long text is shortened...
     cards[2].copy_button.click()
     assert QGuiApplication.clipboard().text() == OCR_TEXT  # ...Copy copies all of it
