@@ -15,6 +15,7 @@ in-process. The factory is "module:function" (resolved in the child) so tests ca
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import logging
 import os
@@ -147,6 +148,17 @@ def serve(conn: Any, settings: Settings, factory: str = DEFAULT_FACTORY) -> None
 
 
 # ------------------------------------------------------------------------------ the parent
+_live: set[EngineProcess] = set()
+
+
+def _end_engines() -> None:
+    """Before multiprocessing joins its non-daemonic children at exit: end ours (else it waits on
+    an engine that only exits once this process's pipe end closes). Registered after multiprocessing
+    registers its own exit handler, so it runs first (atexit is last-in, first-out)."""
+    for proc in list(_live):
+        proc.kill()
+
+
 class EngineProcess:
     """One engine child process and the thread that reads what it says."""
 
@@ -165,10 +177,16 @@ class EngineProcess:
 
     def start(self) -> None:
         parent, child = self._ctx.Pipe(duplex=True)
+        # Not daemonic: the engine starts children of its own (the llama.cpp start-up check). It
+        # still ends with the window: its reader exits the process when the pipe closes.
         self._proc = self._ctx.Process(target=serve, args=(child, self.settings, self.factory),
-                                       name="maestro-engine", daemon=True)
+                                       name="maestro-engine", daemon=False)
         self.started_at = time.monotonic()
         self._proc.start()
+        if not _live:
+            atexit.unregister(_end_engines)
+            atexit.register(_end_engines)
+        _live.add(self)
         child.close()
         self._conn = parent
         threading.Thread(target=self._read, name="maestro-engine-pipe", daemon=True).start()
@@ -205,6 +223,7 @@ class EngineProcess:
         if proc.is_alive():  # closed its end but did not exit: make the end certain
             proc.kill()
             proc.join(5)
+        _live.discard(self)
         deadline = time.monotonic() + 5
         while proc.exitcode is None and time.monotonic() < deadline:
             time.sleep(0.01)  # another thread's join reaped it and is about to record the code

@@ -138,6 +138,8 @@ def test_real_engine_crash_in_a_runner_then_a_real_turn(qtbot, opened, tmp_path,
     process with SIGILL. The plan stays on screen, the turn fails in plain words, and after the
     restart a real turn is planned, run and answered."""
     monkeypatch.setenv("MAESTRO_TEST_CRASH_MARKER", str(tmp_path / "crashed-once"))
+    # No cached llama.cpp verdict: the engine process runs the start-up check in a child of its own.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     win, store, host = opened("tests.engine_doubles:real_engine_crashing_runner")
     with qtbot.waitSignal(host.turn_failed, timeout=600_000) as blocker:
         turn_id = _send(qtbot, win, "Translate this sentence into Spanish: The house is big.")
