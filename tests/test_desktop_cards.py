@@ -284,3 +284,26 @@ def test_video_result_has_a_player_and_save(qtbot, tmp_path):
     labels = {b.text() for b in card.findChildren(_button_type())}
     assert {"Save as…", "Show in folder"} <= labels
     assert card.title.text() == "#1 text-to-video · tiny-video · 30.0 s"
+
+
+def test_settings_choose_for_this_machine_fills_the_controller(qtbot, monkeypatch):
+    import dataclasses
+
+    from core.recommend import choice
+    from core.settings import Settings
+    from desktop import welcome
+    from desktop.settings_dialog import SettingsDialog
+
+    picked = choice("qwen2.5-7b")
+
+    def chosen(self):  # the welcome answered as a user would: the 7B, downloaded
+        self.settings = dataclasses.replace(self.settings, controller=picked.setting)
+        return 1
+
+    monkeypatch.setattr(welcome.WelcomeDialog, "exec", chosen)
+    dialog = SettingsDialog(Settings())
+    qtbot.addWidget(dialog)
+    assert dialog.source.currentIndex() == 0  # the packaged model
+    dialog.for_machine.click()
+    assert dialog.collect().controller == picked.setting
+    assert dialog.source.currentIndex() == 2 and dialog.hub_repo.text().endswith("-00001-of-00002.gguf")
