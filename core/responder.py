@@ -162,6 +162,8 @@ class Responder:
         # told "UNSURE ... 16 %" still wrote "The picture shows a football helmet." (tests/test_responder_evidence.py).
         held: list[str] = []
         if self.controller is not None:
+            if unsure:
+                emit("")  # an empty token: the window shows the answer being written while it is held back
             try:
                 c = self.controller.chat(self.messages(request, plan, results, list(history)),
                                          max_tokens=self.max_tokens, temperature=0.2,

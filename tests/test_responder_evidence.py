@@ -67,7 +67,7 @@ def test_guess_stated_as_fact_is_overruled_and_the_missing_captioner_named(astro
     assert "UNSURE" in prompt and "NOT RUN" in prompt  # the controller was told, and still stated it
     body, footer = split_footer(answer)
     assert f"The picture shows a {top}" not in answer
-    assert streamed == [answer.split("\n\nNote:")[0], answer[len(answer.split("\n\nNote:")[0]):]]
+    assert streamed == ["", answer.split("\n\nNote:")[0], answer[len(answer.split("\n\nNote:")[0]):]]
     assert f"possibly a {top} (" in body and not states_guess_as_fact(body, guesses(astronaut_labels.data))
     assert "needs Salesforce/blip-image-captioning-base (990 MB, licence bsd-3-clause)" in body
     assert "Tools → Models" in body
