@@ -135,3 +135,16 @@ def test_real_controller_on_the_astronaut_never_states_the_guess_as_fact(astrona
     assert not states_guess_as_fact("".join(drafts), unsure)  # not even streamed, then taken back
     assert f"{unsure[0].score * 100:.0f} %" in answer
     assert "Salesforce/blip-image-captioning-base" in body
+
+
+def test_the_terminal_log_still_says_where_result_files_are():
+    import io
+
+    from core import events as ev
+    from core.commands.engine import LivePrinter
+
+    out = io.StringIO()
+    LivePrinter(out)(ev.TaskFinished("t", 2, "done", {"duration_s": 1.0, "output": {
+        "text": "spoke 3 words", "files": [{"path": "/data/sessions/x/artifacts/task2-text-to-speech.wav"}]}}))
+    assert out.getvalue() == ("  task 2 done in 1.0 s: spoke 3 words\n"
+                              "    file: /data/sessions/x/artifacts/task2-text-to-speech.wav\n")

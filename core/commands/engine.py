@@ -121,6 +121,8 @@ class LivePrinter:
             detail = (r.get("output") or {}).get("text", "") if event.status == "done" else r.get("error")
             secs = r.get("duration_s") or 0.0
             w(f"  task {event.task_id} {event.status} in {secs:.1f} s: {str(detail)[:200]}\n")
+            for f in (r.get("output") or {}).get("files") or []:  # the answer names files; the terminal shows where
+                w(f"    file: {f.get('path')}\n")
         elif kind == "download_progress" and event.total_bytes:
             w(f"  downloading {event.filename}: {100 * event.done_bytes / event.total_bytes:.0f}%\n")
         elif kind == "response_token":
