@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The system tools Maestro uses, installed before anything else by `make run` / `make test`:
 #   espeak-ng (speech for the TTS voice and test audio), apertium + apertium-eng-spa (EN<->ES
-#   translation), xvfb + xauth (screenshots), libxcb-cursor0 (Qt's X11 plugin), g++ (llama.cpp build).
+#   translation), xvfb + xauth (screenshots), libxcb-cursor0 / -icccm4 / -keysyms1 (Qt's X11 plugin,
+#   the ones a minimal Debian lacks), g++ (llama.cpp build).
 # Debian/Ubuntu: installed with apt-get as root or through sudo. Elsewhere, or without either,
 # this stops with one line naming the packages and the command.
 set -euo pipefail
@@ -12,13 +13,15 @@ declare -A PROBE=(
   [apertium-eng-spa]="apertium_pair"
   [xvfb]="command -v Xvfb"
   [xauth]="command -v xauth"
-  [libxcb-cursor0]="xcb_cursor"
+  [libxcb-cursor0]="has_lib libxcb-cursor.so.0"
+  [libxcb-icccm4]="has_lib libxcb-icccm.so.4"
+  [libxcb-keysyms1]="has_lib libxcb-keysyms.so.1"
   [g++]="command -v g++"
 )
-ORDER=(espeak-ng apertium apertium-eng-spa xvfb xauth libxcb-cursor0 g++)
+ORDER=(espeak-ng apertium apertium-eng-spa xvfb xauth libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 g++)
 
 apertium_pair() { [ -n "$(ls /usr/share/apertium/modes/en-es.mode /usr/share/apertium/modes/eng-spa.mode 2>/dev/null)" ]; }
-xcb_cursor() { ldconfig -p 2>/dev/null | grep -q 'libxcb-cursor\.so\.0' || ls /usr/lib/*/libxcb-cursor.so.0 >/dev/null 2>&1; }
+has_lib() { ldconfig -p 2>/dev/null | grep -qF "$1" || compgen -G "/usr/lib/*/$1" >/dev/null || [ -e "/usr/lib/$1" ]; }
 
 missing=()
 for p in "${ORDER[@]}"; do
