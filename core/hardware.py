@@ -102,9 +102,9 @@ def choose_device(preference: str | None = "auto") -> DeviceChoice:
     pref, source = _preference(preference)
     if pref not in DEVICES:
         return DeviceChoice("cpu", "float32", f"unknown device '{pref}' from {source}; using the CPU")
-    cuda, cuda_name, mps = _torch_gpus()
-    if pref == "cpu":
+    if pref == "cpu":  # asks nothing of torch (the planner's NumPy encoder runs without it)
         return DeviceChoice("cpu", "float32", f"CPU requested by {source}")
+    cuda, cuda_name, mps = _torch_gpus()
     if pref == "cuda" and not cuda:
         return DeviceChoice("cpu", "float32", f"CUDA requested by {source} but no CUDA GPU is usable; using the CPU")
     if pref == "mps" and not mps:

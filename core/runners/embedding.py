@@ -2,7 +2,8 @@
 
 Sentence vectors are the mean of the token vectors (padding excluded), L2-normalised, so the cosine
 similarity of two sentences is a dot product. That is the pooling all-MiniLM-L6-v2 was trained with
-(its 1_Pooling config says mean pooling), done here in a few lines of torch."""
+(its 1_Pooling config says mean pooling), done here in a few lines of torch, or in NumPy on the CPU
+(bert_numpy.py)."""
 
 from __future__ import annotations
 
@@ -48,7 +49,13 @@ class _Encoder:
         return torch.nn.functional.normalize(mean, p=2, dim=1).cpu(), truncated
 
 
-def _load_encoder(folder: Path, choice: Any) -> _Encoder:
+def _load_encoder(folder: Path, choice: Any) -> Any:
+    """On the CPU a plain BERT (MiniLM) runs in NumPy (core/runners/bert_numpy.py: no torch import,
+    and the planner works in the bundle without torch); anything else through transformers."""
+    from core.runners import bert_numpy
+
+    if choice.device == "cpu" and bert_numpy.supports(folder):
+        return bert_numpy.load(folder, _max_tokens(folder, None))
     from transformers import AutoModel, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
@@ -72,7 +79,7 @@ def encode(folder: Path, texts: list[str], device: str = "cpu") -> Any:
     """Normalised sentence vectors (numpy, [n, dim]) from the model in `folder`, through the pool."""
     with _lease(folder, hardware.choose_device(device)) as lease:
         vectors, _ = lease.model.encode(texts)
-    return vectors.numpy()
+    return vectors.numpy() if hasattr(vectors, "numpy") else vectors
 
 
 def _max_tokens(folder: Any, tokenizer: Any) -> int:
