@@ -199,20 +199,6 @@ def train_head(X: Any, y: list[str], c: float = C, weights: Any = None) -> tuple
     return clf.coef_.T.astype("float32"), clf.intercept_.astype("float32"), labels
 
 
-def transitions(records: list[Record], labels: list[str], alpha: float = 1.0) -> Any:
-    """log P(target label | source label) over the labelled links (the tool graph as used), add-alpha."""
-    import numpy as np
-
-    counts = np.zeros((len(labels), len(labels)))
-    for r in records:
-        for s, t in r.links:
-            a, b = tool_label(s), tool_label(t)
-            if a in labels and b in labels:
-                counts[labels.index(a), labels.index(b)] += 1
-    probs = (counts + alpha) / (counts.sum(axis=1, keepdims=True) + alpha * len(labels))
-    return np.log(probs).astype("float32")
-
-
 def main(argv: list[str] | None = None) -> int:
     import numpy as np
 
@@ -234,8 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     meta = {"source": "TaskBench full_hf.jsonl, split v2 train less dev (fit)", "steps": len(examples),
             "encoder": "sentence-transformers/all-MiniLM-L6-v2", "C": args.c}
     HEAD_FILE.parent.mkdir(parents=True, exist_ok=True)
-    T = transitions(fit, labels)
-    np.savez_compressed(HEAD_FILE, W=W, b=b, T=T, labels=np.array(labels), meta=np.array(json.dumps(meta)))
+    np.savez_compressed(HEAD_FILE, W=W, b=b, labels=np.array(labels), meta=np.array(json.dumps(meta)))
     print(f"wrote {HEAD_FILE} ({HEAD_FILE.stat().st_size / 1e3:.0f} kB, {len(labels)} labels)", file=sys.stderr)
     bank = build_bank(fit)
     BANK_FILE.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in bank), encoding="utf-8")

@@ -110,8 +110,6 @@ class StepHead:
             self.W = z["W"].astype("float32")
             self.b = z["b"].astype("float32")
             self.labels = [str(x) for x in z["labels"]]
-            # log P(label | label of a referenced step), from the train split's links
-            self.T = z["T"].astype("float32") if "T" in z else None
             self.meta = json.loads(str(z["meta"])) if "meta" in z else {}
 
     def probs(self, vectors: Any) -> Any:
@@ -134,10 +132,6 @@ class StepGrounder:
         # Labels the planner may choose (default all); the unsupported ones always stay in the
         # race so that a video step is not forced onto some other task.
         self.allowed = allowed
-        self.transition_weight = TRANSITION_WEIGHT
-        # A step that refers to a step of the same label redoes it (0.3 % of train links do):
-        # "keep" it, or let the beam pick its best "other" label.
-        self.repeats = REPEATS
 
     def _load(self) -> None:
         if self._head is None:
@@ -178,27 +172,13 @@ class StepGrounder:
         labels = self.labels
         usable = [i for i, lab in enumerate(labels)
                   if self.allowed is None or lab in self.allowed or unsupported(lab)]
-        head = self._head
-        assert head is not None
-        index = {lab: i for i, lab in enumerate(labels)}
-        lam = self.transition_weight if head.T is not None else 0.0
-
-        def link(i: int, step: Step, chosen: list[str]) -> float:
-            refs = [r for r in step.refs if 1 <= r <= len(chosen)]
-            if not lam or not refs:
-                return 0.0
-            return lam * sum(float(head.T[index[chosen[r - 1]], i]) for r in refs) / len(refs)
-
         beams: list[tuple[float, list[str]]] = [(0.0, [])]
         for k, step in enumerate(steps):
             grown: list[tuple[float, list[str]]] = []
             for logp, chosen in beams:
                 for i in usable:
-                    if self.repeats == "other" and any(1 <= r <= len(chosen) and chosen[r - 1] == labels[i]
-                                                       for r in step.refs):
-                        continue
                     if feasible(labels[i], step, chosen, media):
-                        grown.append((logp + math.log(max(float(probs[k, i]), 1e-9)) + link(i, step, chosen),
+                        grown.append((logp + math.log(max(float(probs[k, i]), 1e-9)),
                                       [*chosen, labels[i]]))
             if not grown:  # nothing fits (a ref to an impossible step): drop the constraint here
                 grown = [(logp + math.log(max(float(probs[k, i]), 1e-9)), [*chosen, labels[i]])

@@ -40,8 +40,7 @@ from core.tasks import TASKS
 STEP_BANK = PROMPTS_DIR / "demos_steps.jsonl"
 CORE_DEMOS = PROMPTS_DIR / "demos_steps_core.jsonl"
 RETRIEVED = 3
-MIN_DEMO_SIMILARITY = 0.3
-STEP_WORDS = 0  # 0: demo steps as labelled; N: each cut to its first N words
+MIN_DEMO_SIMILARITY = 0.5  # below it a TaskBench demo misleads a plain request ("Draw a lighthouse")
 DROP_REPEATS = True  # leave out a step grounded to the same task as the step it works on
 
 _QUOTED = re.compile(r"'([^'\n]{2,})'(?![a-z])|\"([^\"\n]{2,})\"|“([^”\n]{2,})”")
@@ -202,15 +201,12 @@ class StepPlanner:
         self.grammar = planner_steps.grammar()
         self.use_grammar = _gbnf_capable(controller)
         self.drop_repeats = DROP_REPEATS
-        self.step_words = STEP_WORDS
 
     # -- prompt ---------------------------------------------------------------------------------
     def _demo_turns(self, demos: list[dict[str, Any]]) -> list[Message]:
         msgs: list[Message] = []
         for d in demos:
             steps = d["steps"]
-            if self.step_words:  # shorter demo steps: fewer prompt tokens, and shorter steps written
-                steps = [{**s, "text": " ".join(s["text"].split()[:self.step_words])} for s in steps]
             msgs.append({"role": "user", "content": user_message(d["request"], d.get("files", []),
                                                                   d.get("context", ""))})
             msgs.append({"role": "assistant", "content": planner_steps.render_steps(steps)})

@@ -169,6 +169,19 @@ def test_a_step_no_task_can_do_is_left_out_and_said(grounder):
     validate_plan(out.plan)
 
 
+def test_a_step_that_redoes_its_source_is_merged(grounder):
+    p = planner("1 Summarize the text\n2 <1> Summarize it even shorter\n3 <2> Read it aloud", grounder)
+    out = p.plan("Summarize 'a long story' and read it aloud")
+    assert [t.task for t in out.plan.tasks] == ["summarization", "text-to-speech"]
+    assert out.plan.tasks[1].args == {"text": "<resource>-1"} and "merged" in out.notes[0]
+    p.drop_repeats = False  # two independent steps of one type are not repeats either way
+    out = p.plan("Summarize 'a long story' and read it aloud")
+    assert [t.task for t in out.plan.tasks] == ["summarization", "summarization", "text-to-speech"]
+    two = planner("1 Summarize 'first text'\n2 Summarize 'second text'", grounder).plan(
+        "Summarize 'first text' and 'second text'")
+    assert [t.args["text"] for t in two.plan.tasks] == ["first text", "second text"]
+
+
 def test_literal_args_come_from_the_request(grounder):
     p = planner("1 Translate the sentence\n2 <1> Read it aloud", grounder)
     out = p.plan("Translate 'The museum opens at nine' into French and say it")
@@ -246,6 +259,17 @@ def test_bank_demos_are_train_only_and_round_trip():
         ids = json.loads(split.read_text())
         train = set(ids["train"])
         assert all(d["id"] in train and not is_dev(d["id"]) for d in bank)
+
+
+def test_shipped_head_knows_every_task_type():
+    """A task added to core/tasks.py needs `python -m benchmarks.build_step_planner` (its
+    description becomes training data); otherwise the planner could never choose it."""
+    from core.step_grounder import StepHead
+    from core.tasks import TASKS
+
+    head = StepHead()
+    assert set(TASKS) <= set(head.labels) and "image-editing" in head.labels
+    assert head.W.shape == (384, len(head.labels)) and head.meta["source"].endswith("(fit)")
 
 
 @pytest.mark.slow

@@ -82,7 +82,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
     out: dict[str, Any] = {**outcome.plan.to_dict(), "valid": outcome.ok, "error": outcome.error,
                            "repaired": outcome.repaired, "seconds": round(outcome.seconds, 3),
                            "prompt_tokens": outcome.prompt_tokens,
-                           "completion_tokens": outcome.completion_tokens}
+                           "completion_tokens": outcome.completion_tokens,
+                           "steps": getattr(outcome, "steps", []), "notes": getattr(outcome, "notes", [])}
     if args.json:
         print(json.dumps(out, ensure_ascii=False))
     else:
@@ -93,6 +94,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
         for t in outcome.plan.tasks:
             dep = f" after {', '.join(map(str, t.dep))}" if t.dep else ""
             print(f"{t.id}. {t.task}{dep} {json.dumps(t.args, ensure_ascii=False)}")
+        for note in getattr(outcome, "notes", []):
+            print(f"note: {note}")
         print(f"({outcome.seconds:.1f} s)")
     return 0 if outcome.ok else 1
 
