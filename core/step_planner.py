@@ -43,7 +43,8 @@ RETRIEVED = 3
 MIN_DEMO_SIMILARITY = 0.5  # below it a TaskBench demo misleads a plain request ("Draw a lighthouse")
 DROP_REPEATS = True  # leave out a step grounded to the same task as the step it works on
 
-_QUOTED = re.compile(r"'([^'\n]{2,})'(?![a-z])|\"([^\"\n]{2,})\"|“([^”\n]{2,})”")
+# a quote opens after a non-word character and closes before one ("I'd like 'Hello'" quotes Hello)
+_QUOTED = re.compile(r"(?<!\w)'([^\n]{2,}?)'(?!\w)|\"([^\"\n]{2,})\"|“([^”\n]{2,})”")
 _QUESTION = re.compile(r"[^.!?:'\"]*\?")
 _LANG = re.compile(r"\b(?:in|into|to)\s+(english|french|spanish|german|italian|portuguese|dutch|russian|"
                    r"chinese|japanese|korean|arabic|hindi|turkish|polish|swedish|greek|catalan)\b", re.IGNORECASE)

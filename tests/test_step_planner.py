@@ -229,6 +229,7 @@ def test_no_grammar_for_a_controller_without_gbnf(grounder):
 
 def test_quoted_texts_skip_file_names():
     assert quoted_texts("Use 'example.jpg' and 'Hello world' and \"Bonjour\"") == ["Hello world", "Bonjour"]
+    assert quoted_texts("I'd like the text 'It's late, go home' read out") == ["It's late, go home"]
 
 
 def test_every_task_type_is_offered_whatever_is_installed(tmp_path, monkeypatch):
