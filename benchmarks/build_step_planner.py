@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import sys
 from typing import Any
 
@@ -114,13 +115,26 @@ def description_examples() -> list[tuple[str, str]]:
     return out
 
 
+_TEXT_IN_IMAGE = re.compile(r"\b(text|words?|writing|written|characters|letters|ocr)\b", re.IGNORECASE)
+_READ = re.compile(r"\b(extract\w*|read\w*|recogni\w*|ocr|pull\w*|retriev\w*|scan\w*)\b", re.IGNORECASE)
+
+
+def step_label(tool: str, text: str) -> str | None:
+    """The head's label for one labelled step. TaskBench files text reading under Image-to-Text;
+    Maestro has OCR for it (scored as Image-to-Text too), so such steps teach OCR."""
+    label = tool_label(tool)
+    if label == "image-to-text" and _TEXT_IN_IMAGE.search(text) and _READ.search(text):
+        return "optical-character-recognition"
+    return label
+
+
 def step_examples(records: list[Record]) -> list[tuple[str, str]]:
     out = []
     for r in records:
         if len(r.steps) != len(r.nodes):
             continue
         for text, node in zip(r.steps, r.nodes, strict=True):
-            label = tool_label(node.task)
+            label = step_label(node.task, text)
             if label and clean_step(text):
                 out.append((clean_step(text), label))
     return out
