@@ -323,7 +323,7 @@ def test_runners_write_files_only_through_write_atomic():
     (temp file + fsync + rename); direct writes to a path are flagged here."""
     import re
 
-    direct = re.compile(r"write_bytes\(|write_text\(|open\([^)]*['\"][wax]b?\+?['\"]|shutil\.(copy|move)|"
+    direct = re.compile(r"write_bytes\(|write_text\(|open\((?!buf\b)[^)]*['\"][wax]b?\+?['\"]|shutil\.(copy|move)|"
                         r"\.save\((?!buf\b)|sf\.write\((?!buf\b)|to_file\(")
     offenders = []
     runners = sorted((ROOT / "core" / "runners").glob("*.py"))

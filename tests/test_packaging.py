@@ -125,6 +125,8 @@ def test_spec_bundles_what_frozen_code_reads():
     up in the bundle, minutes into a build)."""
     spec = (ROOT / "packaging" / "maestro.spec").read_text(encoding="utf-8")
     assert '"prompts"' in spec and (ROOT / "prompts" / "plan_system.txt").is_file()
-    assert '"hub_facts.jsonl"' in spec and (ROOT / "core" / "data" / "hub_facts.jsonl").is_file()
+    # The whole data folder: catalog facts, the planner's step head, palettes.
+    assert '(str(ROOT / "core" / "data"), "core/data")' in spec
+    assert {"hub_facts.jsonl", "step_head.npz"} <= {p.name for p in (ROOT / "core" / "data").iterdir()}
     assert "rthook_maestro.py" in spec and (ROOT / "packaging" / "rthook_maestro.py").is_file()
     assert '"llama_cpp/lib"' in spec
