@@ -37,7 +37,7 @@ def opened(qtbot):
         qtbot.waitExposed(win)
         host.start()
         if ready:
-            qtbot.waitUntil(lambda: host.state == "ready", timeout=120_000)
+            qtbot.waitUntil(lambda: host.state == "ready", timeout=600_000)  # fresh clone: demo bank, KV, check
         opened.append((win, store, host))
         return win, store, host
 
@@ -69,7 +69,7 @@ def _assert_failed_but_kept(win, store, turn_id: str, words: str) -> None:
 
 
 def _next_turn_completes(qtbot, win, host) -> None:
-    qtbot.waitUntil(lambda: host.state == "ready", timeout=120_000)
+    qtbot.waitUntil(lambda: host.state == "ready", timeout=600_000)
     with qtbot.waitSignal(host.turn_done, timeout=60_000) as blocker:
         turn_id = _send(qtbot, win, "transcribe and translate")
     assert blocker.args[1]["status"] == "done"

@@ -43,7 +43,7 @@ def _open_window(qtbot, controller):
     win.show()
     qtbot.waitExposed(win)
     host.start()
-    qtbot.waitUntil(lambda: host.state in ("ready", "error"), timeout=120_000)
+    qtbot.waitUntil(lambda: host.state in ("ready", "error"), timeout=600_000)  # a fresh clone embeds the demo bank first
     assert host.state == "ready", host.error
     return win, store, host
 
@@ -148,7 +148,7 @@ def test_stop_mid_run(qtbot, controller, tmp_path):
 
     old_pid, old_generation = host.pid, host.generation
     win.apply_settings(dataclasses.replace(win.settings, task_timeout_s=123.0))
-    qtbot.waitUntil(lambda: host.state == "ready" and host.generation == old_generation + 1, timeout=120_000)
+    qtbot.waitUntil(lambda: host.state == "ready" and host.generation == old_generation + 1, timeout=600_000)
     assert host.pid != old_pid and host.settings.task_timeout_s == 123.0
     assert host.info["pid"] == str(host.pid)
     host.close()
