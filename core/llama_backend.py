@@ -363,10 +363,6 @@ def activate(model_path: Path | None) -> Choice:
         return choice
 
 
-def active() -> Choice | None:
-    return _active
-
-
 def env_for_llama_process(model_path: Path | None) -> dict[str, str]:
     """Environment that makes another llama.cpp process (`python -m llama_cpp.server`) load the same
     checked CPU build: with GGML_BACKEND_DL, llama.cpp alone only looks next to the executable."""

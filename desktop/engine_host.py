@@ -216,8 +216,3 @@ class EngineHost(QObject):
             self.status_changed.emit("error", f"The engine could not start: {self.error}. See Help → Logs.")
         else:
             self.status_changed.emit("loading", f"The engine {words}; restarting…")
-
-
-def turn_result_from_dict(data: dict[str, Any]) -> dict[str, Any]:
-    """A stored turn, ready to be re-run (the engine process rebuilds the TurnResult)."""
-    return dict(data)

@@ -363,9 +363,7 @@ class MainWindow(QMainWindow):
             if not stored or not stored["result"]:
                 self.statusBar().showMessage("This turn has no stored result to re-run.", 6000)
                 return
-            from desktop.engine_host import turn_result_from_dict
-
-            previous = turn_result_from_dict(stored["result"])
+            previous = stored["result"]  # a TurnResult dict: the engine process rebuilds the TurnResult
         state = self.turns[turn_id]
         stale = {task_id}
         for group in state.generations():
