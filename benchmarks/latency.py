@@ -74,9 +74,9 @@ def measure(controller_name: str = "", n_plans: int = 10, n_turns: int = 3,
     planner = getattr(engine, "planner", None)
     if planner is None:
         from core.llm import load_controller
-        from core.planner import Planner
+        from core.planner import make_planner
 
-        planner = Planner(load_controller(settings))
+        planner = make_planner(load_controller(settings))
     controller = getattr(planner, "controller", None)
     rep: dict[str, Any] = {"benchmark": "latency", "controller": getattr(controller, "name", "?")}
 

@@ -2,7 +2,7 @@
 
 The labelled records live outside the repo (`../shared/benchmarks/taskbench/`, or env
 MAESTRO_TASKBENCH). Only the demo bank built from the TRAIN split is kept in the repo
-(prompts/demos*.jsonl, see benchmarks/build_demos.py).
+(prompts/demos_steps*.jsonl, see benchmarks/build_step_planner.py).
 """
 
 from __future__ import annotations

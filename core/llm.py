@@ -99,7 +99,6 @@ class LlamaCppController:
         self.fast_greedy = True
         self.last_decode: Any = None
         self._prefix_states: dict[str, tuple[np.ndarray, bytes]] = {}
-        self._pieces: list[str] | None = None
         try:
             from llama_cpp import Llama
         except ImportError as e:
@@ -219,14 +218,6 @@ class LlamaCppController:
 
     def count_tokens(self, text: str) -> int:
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
-
-    def token_pieces(self) -> list[str]:
-        """Every token's text, for logits processors that reason about what the model writes."""
-        if self._pieces is None:
-            from core.plan_constraint import token_pieces
-
-            self._pieces = token_pieces(self._llm.detokenize, self._llm.n_vocab())
-        return self._pieces
 
     def chat(self, messages: list[Message], *, max_tokens: int = 512, temperature: float = 0.0,
              schema: dict[str, Any] | None = None, stop: list[str] | None = None,

@@ -18,7 +18,7 @@ from core.injection import GuardedResponder, withheld
 from core.llm import Controller, GenerationCancelled, load_controller
 from core.paths import new_session_dir, safe_name
 from core.plan import Plan, PlanError, Task
-from core.planner import Planner, PlanOutcome, make_planner
+from core.planner import PlanOutcome, make_planner
 from core.results import TaskResult
 from core.settings import Settings, load_settings
 from core.tasks import TASKS
@@ -122,7 +122,7 @@ class Engine:
         self.bus = bus or EventBus()
         self._controller = controller
         self._controller_lock = threading.Lock()
-        self._planner: Planner | None = None
+        self._planner: Any = None
         self._select = select or default_select(self.settings, lambda: self.controller)
         self._runner_lookup = runner_lookup
 
@@ -138,10 +138,9 @@ class Engine:
         self.planner.warm()
 
     @property
-    def planner(self) -> Planner:
+    def planner(self) -> Any:  # core.step_planner.StepPlanner
         if self._planner is None:
-            self._planner = make_planner(self.controller, getattr(self.settings, "planner", "steps"),
-                                         known_tasks=self.known_tasks())
+            self._planner = make_planner(self.controller, known_tasks=self.known_tasks())
         return self._planner
 
     def known_tasks(self) -> set[str]:

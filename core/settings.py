@@ -14,9 +14,6 @@ class Settings:
     # Controller: a wheel-pack name ("qwen2.5-coder-1.5b"), a path to a .gguf file,
     # or "hub:<repo>/<file>"; ignored when endpoint_url is set.
     controller: str = "qwen2.5-coder-1.5b"
-    # Planner: "steps" (v3: the controller decomposes, a trained retriever grounds each step)
-    # or "lines" (v2: the controller writes the tasks itself).
-    planner: str = "steps"
     endpoint_url: str = ""  # OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1
     endpoint_model: str = ""
     endpoint_key_in_keyring: bool = False  # the key itself lives in the OS keyring, never here

@@ -1,5 +1,5 @@
 """Greedy GBNF decoding by core/llama_decode.py against llama-cpp-python's own sampler chain,
-on the real 1.5B controller: the same plans, the grammar kept, cancel honoured, the KV cache
+on the real 1.5B controller: the same step lists, the grammar kept, cancel honoured, the KV cache
 left consistent for prefix reuse."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import threading
 import pytest
 
 from core.llm import GenerationCancelled
-from core.planner import Planner, media_files
 from core.settings import Settings
+from core.step_planner import StepPlanner
 
 pytestmark = pytest.mark.slow
 
@@ -25,19 +25,19 @@ REQUESTS = [
 def planner():
     from core.llm import load_controller
 
-    p = Planner(load_controller(Settings()))
+    p = StepPlanner(load_controller(Settings()))
     p.warm()
     return p
 
 
 def _chat(planner, request, files, fast):
-    """The planner's own decode call (grammar + modality mask) on its prompt for `request`."""
+    """The planner's own decode call (its step grammar) on its prompt for `request`."""
     c = planner.controller
     c.fast_greedy = fast
-    msgs = planner.messages(request, files, "", planner.retriever.top(request, 2, 0.45))
+    msgs = planner.messages(request, files, "", planner.retriever.top(request, 3, 0.5))
     c.prime(planner.prefix())
     try:
-        return planner._chat_gbnf(msgs, None, media_files(files, request, ""), planner.offered(request))
+        return c.chat(msgs, max_tokens=planner.max_tokens, temperature=0.0, grammar=planner.grammar)
     finally:
         c.fast_greedy = True
 

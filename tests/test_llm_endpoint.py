@@ -14,7 +14,7 @@ import urllib.request
 import pytest
 
 from core.llm import ControllerError, GenerationCancelled, OpenAICompatController, controller_model_path
-from core.planner import Planner
+from core.step_planner import StepPlanner
 
 pytestmark = pytest.mark.slow
 
@@ -74,7 +74,7 @@ def test_structured_output_follows_the_schema(server):
 
 
 def test_plans_through_the_endpoint(server):
-    planner = Planner(OpenAICompatController(server, "qwen-0.5b"))
+    planner = StepPlanner(OpenAICompatController(server, "qwen-0.5b"))  # no GBNF: plain steps
     outcome = planner.plan("Transcribe interview.wav", ["interview.wav"])
     assert outcome.ok, outcome.error
     assert outcome.plan.tasks and outcome.plan.tasks[0].task in planner.known_tasks

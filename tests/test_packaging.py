@@ -124,7 +124,7 @@ def test_spec_bundles_what_frozen_code_reads():
     """Files core/ opens by path when frozen must be in the spec's datas (a missing one only shows
     up in the bundle, minutes into a build)."""
     spec = (ROOT / "packaging" / "maestro.spec").read_text(encoding="utf-8")
-    assert '"prompts"' in spec and (ROOT / "prompts" / "plan_system.txt").is_file()
+    assert '"prompts"' in spec and (ROOT / "prompts" / "plan_steps_system.txt").is_file()
     # The whole data folder: catalog facts, the planner's step head, palettes.
     assert '(str(ROOT / "core" / "data"), "core/data")' in spec
     assert {"hub_facts.jsonl", "step_head.npz"} <= {p.name for p in (ROOT / "core" / "data").iterdir()}

@@ -3,7 +3,6 @@
 import pytest
 
 from core.plan import PlanError, parse_plan, validate_plan
-from core.planner import link_dependencies, plan_schema
 
 
 def problems_of(raw) -> list[str]:
@@ -120,27 +119,9 @@ def test_empty_plan_is_valid():
     validate_plan(parse_plan('{"tasks": []}'))
 
 
-def test_link_dependencies_adds_referenced_tasks():
-    plan = link_dependencies(parse_plan([
-        {"id": 1, "task": "automatic-speech-recognition", "dep": [], "args": {"audio": "a.wav"}},
-        {"id": 2, "task": "summarization", "dep": [], "args": {"text": "<resource>-1"}}]))
-    assert plan.tasks[1].dep == [1]
-    validate_plan(plan)
-
-
 def test_generations_group_independent_tasks():
     plan = parse_plan([
         {"id": 1, "task": "image-to-text", "dep": [], "args": {"image": "p.png"}},
         {"id": 2, "task": "optical-character-recognition", "dep": [], "args": {"image": "p.png"}},
         {"id": 3, "task": "text-to-speech", "dep": [1, 2], "args": {"text": "<resource>-1 <resource>-2"}}])
     assert [[t.id for t in g] for g in plan.generations()] == [[1, 2], [3]]
-
-
-def test_schema_admits_only_known_tasks_with_their_args():
-    schema = plan_schema(["summarization", "translation"])
-    variants = schema["properties"]["tasks"]["items"]["anyOf"]
-    assert [v["properties"]["task"]["const"] for v in variants] == ["summarization", "translation"]
-    translation = variants[1]["properties"]["args"]
-    assert set(translation["properties"]) == {"text", "src_lang", "tgt_lang"}
-    assert translation["required"] == ["text"]
-    assert translation["additionalProperties"] is False

@@ -32,9 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                          "rewritten as Maestro plans: the ceiling), 'gold-steps' (the labelled steps, "
                          "grounded by the step planner) or 'replay:FILE' (the texts of an earlier --out "
                          "run, re-grounded); default from settings")
-    tb.add_argument("--planner", choices=["settings", "steps", "lines"], default="settings",
-                    help="steps (v3: decompose, then ground) or lines (v2: the LLM writes the tasks); "
-                         "default: the desktop's setting")
+    tb.add_argument("--planner", choices=["settings", "steps"], default="settings",
+                    help="the planner: steps (v3: decompose, then ground; the only one, as the desktop's)")
     tb.add_argument("--tasks", choices=["all", "taskbench"], default="all",
                     help="task types the planner may use: all of Maestro's (the desktop's menu; default) "
                          "or only those TaskBench has a tool for")
@@ -70,14 +69,12 @@ def load_settings_for(controller: str) -> Any:
     return settings
 
 
-def make_planner(controller: str, known_tasks: set[str] | None = None, kind: str = "settings") -> Any:
+def make_planner(controller: str, known_tasks: set[str] | None = None) -> Any:
     """The planner the desktop builds (core.planner.make_planner), on the given controller."""
     from core.llm import load_controller
     from core.planner import make_planner as build
 
-    settings = load_settings_for(controller)
-    return build(load_controller(settings), settings.planner if kind == "settings" else kind,
-                 known_tasks=known_tasks)
+    return build(load_controller(load_settings_for(controller)), known_tasks=known_tasks)
 
 
 def run_taskbench(args: argparse.Namespace) -> int:
@@ -114,9 +111,9 @@ def run_taskbench(args: argparse.Namespace) -> int:
 
                 table = (rp.gold_steps_controller(records) if args.controller == "gold-steps"
                          else rp.replay_controller(Path(args.controller.split(":", 1)[1])))
-                planner = build(table, "steps" if args.planner == "settings" else args.planner, known_tasks=known)
+                planner = build(table, known_tasks=known)
             else:
-                planner = make_planner(args.controller, known, args.planner)
+                planner = make_planner(args.controller, known)
         except Exception as e:  # noqa: BLE001 - a missing model or module is a message, not a trace
             _err(f"bench: cannot load the planner: {e}")
             return 2
