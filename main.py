@@ -8,7 +8,7 @@ import sys
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from core.commands import COMMAND_MODULES
+    from cli import COMMAND_MODULES
 
     parser = argparse.ArgumentParser(prog="maestro", description="Local HuggingGPT: plan, run, answer.")
     sub = parser.add_subparsers(dest="command")
@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--selftest"]:  # headless install check (packaging/README.md); before any parser work
-        from core.selftest import run
+        from core.engine.selftest import run
 
         return run(argv[1:])
     parser = build_parser()
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
             return main(["chat"])
         return run_app()
     # Every headless command: an unexpected error is logged and shown as one line with the log path.
-    from core.logs import install_crash_handler
+    from core.config.logs import install_crash_handler
 
     install_crash_handler()
     return int(args.func(args) or 0)

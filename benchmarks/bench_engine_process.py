@@ -1,4 +1,4 @@
-"""The cost of running the engine in its own process (core/engine_process.py), as JSON.
+"""The cost of running the engine in its own process (core/engine/process.py), as JSON.
 
   python -m benchmarks.bench_engine_process [--turns 30] [--no-restart] --json
 
@@ -23,8 +23,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core import events as ev  # noqa: E402
-from core.engine_process import EngineProcess  # noqa: E402
-from core.settings import load_settings  # noqa: E402
+from core.config.settings import load_settings  # noqa: E402
+from core.engine.process import EngineProcess  # noqa: E402
 
 TOKENS = 60
 
@@ -39,7 +39,7 @@ class NullEngine:
         pass
 
     def run_turn(self, request, files=(), history=(), cancel=None, turn_id=""):  # noqa: ANN001, ANN201
-        from core.pipeline import TurnResult
+        from core.engine.pipeline import TurnResult
         from core.plan import parse_plan
         from core.results import TaskOutput, TaskResult
 

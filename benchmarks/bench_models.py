@@ -26,9 +26,10 @@ def _p50(xs: list[float]) -> float:
 
 
 def bench_selection(runs: int) -> dict:
-    from core import catalog, selector
+    from core.config.settings import Settings
+    from core.models import catalog
     from core.plan import Task
-    from core.settings import Settings
+    from core.selection import selector
     from core.tasks import TASKS
 
     t0 = time.perf_counter()
@@ -59,7 +60,7 @@ def bench_selection(runs: int) -> dict:
 
 
 def bench_packs() -> dict:
-    from core import hub
+    from core.models import hub
 
     t = time.perf_counter()
     results = hub.install_packs()
@@ -71,7 +72,7 @@ def bench_download(mb: int) -> dict:
     sys.path.insert(0, str(ROOT / "tests"))
     from hubserver import HubServer
 
-    from core import downloads
+    from core.models import downloads
 
     payload = os.urandom(mb * 2**20)  # random bytes: throughput and resume mechanics only
     with tempfile.TemporaryDirectory() as tmp, HubServer() as server:

@@ -47,7 +47,7 @@ def _media(folder: Path) -> dict[str, Path]:
     from PIL import Image
     from skimage import data
 
-    from core.runners.media import load_audio
+    from core.execution.runners.media import load_audio
     from tests.runner_support import speak
 
     out = {}
@@ -106,7 +106,7 @@ def _hed(folder: Path) -> Path:
     the map is noise."""
     import torch
 
-    from core.runners.hed import build_hed
+    from core.execution.runners.hed import build_hed
 
     out = folder / "annotators"
     out.mkdir()
@@ -136,9 +136,9 @@ def main() -> None:
 
 
 def run_all(server, tmp: Path, runs: int) -> dict:
-    from core import catalog, hub
-    from core.catalog import ModelEntry
-    from core.runners import get_runner
+    from core.execution.runners import get_runner
+    from core.models import catalog, hub
+    from core.models.catalog import ModelEntry
     from tests.runner_support import make_ctx
     from tests.tiny_models import segformer, tiny_stable_diffusion
     from tests.tiny_models_more import clip, controlnet, text_to_video

@@ -50,10 +50,10 @@ def _inputs(task: str, media: dict[str, Path]) -> dict:
 
 
 def bench(task: str, runs: int, media: dict[str, Path], session: Path) -> dict:
-    from core import known_models
-    from core.runners import get_runner
-    from core.runners.base import RunContext
-    from core.runners.pool import default_pool
+    from core.execution.runners import get_runner
+    from core.execution.runners.base import RunContext
+    from core.models import known_models
+    from core.models.pool import default_pool
 
     entry = known_models.default_for(task)
     runner = get_runner(entry.runtime)
@@ -77,7 +77,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--only", default="")
     args = parser.parse_args()
-    from core import hardware
+    from core.config import hardware
 
     tasks = ["image-classification", "optical-character-recognition", "automatic-speech-recognition",
              "sentence-similarity", "text-to-speech", "token-classification", "text-classification"]

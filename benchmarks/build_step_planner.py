@@ -22,8 +22,8 @@ from typing import Any
 
 from benchmarks.taskbench import REPO_ROOT, TB_TO_MAESTRO, TOOLS, Record, load_v2
 from benchmarks.taskbench_convert import mentioned_files
-from core.planner_steps import clean_step
-from core.step_grounder import HEAD_FILE, UNSUPPORTED
+from core.planning.grounder import HEAD_FILE, UNSUPPORTED
+from core.planning.steps import clean_step
 from core.tasks import TASKS
 
 BANK_FILE = REPO_ROOT / "prompts" / "demos_steps.jsonl"
@@ -181,9 +181,9 @@ def encode(texts: list[str]) -> Any:
     """MiniLM vectors, cached by content under models_cache/kv (re-training takes seconds)."""
     import numpy as np
 
-    from core.demo_bank import _embed_dir
-    from core.paths import models_cache
-    from core.runners.embedding import encode as enc
+    from core.config.paths import models_cache
+    from core.execution.runners.embedding import encode as enc
+    from core.planning.demo_bank import _embed_dir
 
     key = hashlib.sha256(json.dumps(texts).encode()).hexdigest()[:20]
     cache = models_cache() / "kv" / f"steps-{key}.npy"

@@ -64,17 +64,17 @@ def token_speeds(controller: Any, max_tokens: int = 64) -> dict[str, Any]:
 
 def measure(controller_name: str = "", n_plans: int = 10, n_turns: int = 3,
             progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    from core.commands.bench import load_settings_for
+    from cli.bench import load_settings_for
 
     say = progress or (lambda _m: None)
     settings = load_settings_for(controller_name)
-    from core.pipeline import Engine
+    from core.engine.pipeline import Engine
 
     engine = Engine(settings=settings) if _accepts_settings(Engine) else Engine()
     planner = getattr(engine, "planner", None)
     if planner is None:
-        from core.llm import load_controller
-        from core.planner import make_planner
+        from core.llm.controllers import load_controller
+        from core.planning.planner import make_planner
 
         planner = make_planner(load_controller(settings))
     controller = getattr(planner, "controller", None)

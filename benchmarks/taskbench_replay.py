@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.taskbench import Record
-from core.llm import Completion
+from core.llm.controllers import Completion
 
 
 def _request_of(messages: list[dict[str, Any]]) -> str:
@@ -39,7 +39,7 @@ class TableController:
 
 def gold_steps_controller(records: list[Record]) -> TableController:
     from benchmarks.build_step_planner import step_refs
-    from core.planner_steps import render_steps
+    from core.planning.steps import render_steps
 
     table = {}
     for r in records:

@@ -164,7 +164,7 @@ def _plan_from_links(rec: Record) -> dict[str, Any]:
 
 
 def planner_plan_fn(planner: Any, attach_files: bool = False) -> PlanFn:
-    """Adapter for core.planner.Planner. attach_files passes the file names the request
+    """Adapter for core.planning.planner.Planner. attach_files passes the file names the request
     mentions as attached files (TaskBench only names them in the text)."""
     from benchmarks.taskbench_convert import mentioned_files
 

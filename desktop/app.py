@@ -12,7 +12,7 @@ _T0 = time.perf_counter()
 
 def _apply_data_dir_setting() -> None:
     """The Settings' data folder applies unless MAESTRO_DATA already chose one (tests, portable)."""
-    from core.settings import load_settings
+    from core.config.settings import load_settings
 
     settings = load_settings()
     if settings.data_dir and not os.environ.get("MAESTRO_DATA"):
@@ -20,8 +20,8 @@ def _apply_data_dir_setting() -> None:
 
 
 def _setup_logging() -> str:
-    """Rotating log in <data>/logs (core.logs); its path is shown to the user after a crash."""
-    from core.logs import setup_logging
+    """Rotating log in <data>/logs (core.config.logs); its path is shown to the user after a crash."""
+    from core.config.logs import setup_logging
 
     return str(setup_logging())
 
@@ -50,8 +50,8 @@ def create_window(engine_factory: str | None = None):  # noqa: ANN201 - returns 
     """Build the window and its collaborators without starting the engine (tests use this).
 
     `engine_factory` is "module:function", called in the engine process as f(bus, settings)."""
-    from core.settings import load_settings
-    from core.store import Store
+    from core.config.settings import load_settings
+    from core.engine.store import Store
     from desktop.engine_host import EngineHost
     from desktop.main_window import MainWindow
 
@@ -82,7 +82,7 @@ def run_app(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication, QMessageBox
 
-    from core.store import StoreError
+    from core.engine.store import StoreError
 
     app = QApplication.instance() or QApplication(sys.argv[:1] if argv is None else argv)
     app.setApplicationName("Maestro")

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.evidence import NeededModel, guess_text, guesses, percent, short_error
+from core.response.evidence import NeededModel, guess_text, guesses, percent, short_error
 from desktop.files import kind_of
 from desktop.media import AudioPlayer, TextPreview
 
@@ -311,7 +311,7 @@ class ResultCards(QWidget):
 
     def __init__(self, result: dict[str, Any], parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        from core.evidence import missing_for
+        from core.response.evidence import missing_for
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 4, 0, 0)

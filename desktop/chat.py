@@ -208,7 +208,7 @@ class ChatView(QScrollArea):
     def add_result_files(self, bubble: MessageBubble, result: dict) -> ResultCards | None:
         """The turn's results as cards under its answer (one per task); the answer's own task list is
         dropped from the bubble, since the cards say the same and more."""
-        from core.evidence import split_footer
+        from core.response.evidence import split_footer
         from desktop.cards import ResultCards
 
         if bubble.cards is not None:

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.paths import data_dir
+from core.config.paths import data_dir
 from desktop.files import KINDS, refusal
 
 

@@ -23,11 +23,11 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
 def models_for(task: str) -> list[str]:
     """Model ids the catalog offers for a task ([] while the catalog is not available)."""
     try:
-        from core import catalog
+        from core.models import catalog
 
         finder = getattr(catalog, "models_for_task", None)
         if finder is None:
-            from core.known_models import for_task as finder
+            from core.models.known_models import for_task as finder
         return [m.id for m in finder(task)]
     except Exception:  # noqa: BLE001 - the panel must open even if the catalog is broken
         return []

@@ -1,7 +1,7 @@
 """The window's handle on the engine process: warm-up, one turn at a time, Stop, Kill, restart.
 
 The engine (planner, selector, executor, runners and every native library) runs in a child process
-(core.engine_process); this object turns what it says into queued Qt signals and re-publishes its
+(core.engine.process); this object turns what it says into queued Qt signals and re-publishes its
 events on `bus`, so the window folds them as before. When the child dies (SIGILL, SIGSEGV, an
 out-of-memory kill, kill -9), the turn in flight fails with the signal in plain words, the window
 keeps everything it already showed, and a fresh engine starts."""
@@ -18,10 +18,10 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from core.engine_process import EngineProcess, Message
+from core.config.settings import Settings
+from core.engine.process import EngineProcess, Message
 from core.events import EventBus
-from core.llama_backend import signal_words
-from core.settings import Settings
+from core.llm.backend import signal_words
 
 log = logging.getLogger("maestro.desktop")
 

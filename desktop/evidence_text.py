@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.evidence import human_size
+from core.response.evidence import human_size
 
 
 def download_line(need: dict[str, Any]) -> str:

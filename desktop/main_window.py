@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
 )
 
 from core import events as ev
-from core.settings import Settings
-from core.store import Store
+from core.config.settings import Settings
+from core.engine.store import Store
 from desktop import theme
 from desktop.adapter import EventAdapter
 from desktop.chat import ChatView, MessageBubble
@@ -231,7 +231,7 @@ class MainWindow(QMainWindow):
         from PySide6.QtCore import QUrl
         from PySide6.QtGui import QDesktopServices
 
-        from core.logs import logs_dir
+        from core.config.logs import logs_dir
 
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(logs_dir())))
 
@@ -420,7 +420,7 @@ class MainWindow(QMainWindow):
         if self.fetch is not None and self.fetch.running:
             self.statusBar().showMessage(f"{self.fetch_for[2]} is still downloading; one download at a time.", 6000)
             return
-        from core import catalog
+        from core.models import catalog
 
         entry = catalog.get(model, t.task)
         t.downloading, t.status, t.fraction, t.message = True, "running", None, f"downloading {model}"
@@ -428,7 +428,7 @@ class MainWindow(QMainWindow):
         settings, bus = self.settings, self.host.bus
 
         def work(_progress, cancel):  # noqa: ANN001, ANN202 - Job's call
-            from core import hub
+            from core.models import hub
 
             if entry is not None:
                 return hub.ensure_entry(entry, progress=bus.emit, cancel=cancel, settings=settings)

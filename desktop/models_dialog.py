@@ -28,8 +28,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.config.settings import Settings, save_settings
 from core.events import DownloadProgress, EventBus
-from core.settings import Settings, save_settings
 from desktop.adapter import EventAdapter
 
 log = logging.getLogger("maestro.desktop")
@@ -38,12 +38,12 @@ COLUMNS = ["Model", "Task", "Runtime", "Licence", "Size", "Status"]
 
 def catalog_entries() -> list[Any]:
     """Every model the catalog knows (ModelEntry), whichever module the catalog lives in now."""
-    from core import catalog
+    from core.models import catalog
 
     finder = getattr(catalog, "all_models", None)
     if callable(finder):
         return list(finder())
-    from core.known_models import RUNNABLE
+    from core.models.known_models import RUNNABLE
 
     return list(RUNNABLE)
 
@@ -77,7 +77,7 @@ class Row:
 
 def inventory() -> list[Row]:
     """Catalog models (one row per id) and anything else found in the models cache."""
-    from core import downloads, hub
+    from core.models import downloads, hub
 
     cached = {r.repo_id: r for r in downloads.cached_repos()}
     rows: dict[str, Row] = {}
@@ -108,7 +108,7 @@ def inventory() -> list[Row]:
 
 
 def _has_partial(repo_id: str) -> bool:
-    from core import hf_layout
+    from core.models import layout as hf_layout
 
     blobs = hf_layout.repo_dir(repo_id) / "blobs"
     return blobs.is_dir() and any(blobs.glob("*.incomplete"))
@@ -281,7 +281,7 @@ class ModelManager(QDialog):
         self.cancel_button.setEnabled(True)
 
         def work() -> None:
-            from core import hub
+            from core.models import hub
 
             try:
                 hub.get_model(repo_id, files, revision, progress=self.bus.emit, cancel=cancel,
@@ -328,7 +328,7 @@ class ModelManager(QDialog):
             self._thread.join(timeout)
 
     def delete(self, repo_id: str) -> int:
-        from core import hub
+        from core.models import hub
 
         freed = hub.remove_model(repo_id)
         self.progress_label.setText(f"Deleted {repo_id}: {human_bytes(freed)} freed.")

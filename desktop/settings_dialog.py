@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core import hardware
-from core.settings import Settings, save_settings
+from core.config import hardware
+from core.config.settings import Settings, save_settings
 
 PACKAGED = ["qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b"]
 SOURCES = ["Packaged model", "GGUF file", "Hub GGUF repo", "OpenAI-compatible server"]
@@ -200,7 +200,7 @@ class SettingsDialog(QDialog):
         key = self.endpoint_key.text()
         if key and self._result.endpoint_url:
             # The key goes to the OS keyring, never into settings.json.
-            from core.secrets import SecretsError, set_endpoint_key
+            from core.config.secrets import SecretsError, set_endpoint_key
 
             try:
                 set_endpoint_key(self._result.endpoint_url, key)

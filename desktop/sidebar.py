@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.paths import safe_name
-from core.store import Store, StoreError
+from core.config.paths import safe_name
+from core.engine.store import Store, StoreError
 
 
 class Sidebar(QWidget):

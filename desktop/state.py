@@ -33,7 +33,7 @@ class TaskState:
     result: dict[str, Any] | None = None
     started: float | None = None  # time.monotonic() in this process, for a live clock
     duration_s: float | None = None
-    download: dict[str, Any] | None = None  # the missing model it needs (core.evidence.NeededModel dict)
+    download: dict[str, Any] | None = None  # the missing model it needs (core.response.evidence.NeededModel dict)
     downloading: bool = False  # that model is being fetched from this window
 
     @property
@@ -199,7 +199,7 @@ class TurnState:
 
 def _note_download(t: TaskState, model: str | None, error: str | None) -> None:
     """Remember which model a task lacks, when a download would let it run (catalog facts only)."""
-    from core.evidence import missing_for
+    from core.response.evidence import missing_for
 
     need = missing_for(t.task, "failed", model or None, error)
     t.download = need.to_dict() if need is not None else None

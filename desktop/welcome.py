@@ -1,5 +1,5 @@
 """The first-run welcome: this machine, what works offline right now, and the controller it can
-afford (core.recommend), fetched in one click with progress; Help → Welcome opens it again, and
+afford (core.selection.recommend), fetched in one click with progress; Help → Welcome opens it again, and
 Settings → controller switches later."""
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core import recommend
-from core.evidence import human_size
-from core.recommend import ControllerChoice, Machine
-from core.settings import Settings, save_settings, settings_path
+from core.config.settings import Settings, save_settings, settings_path
+from core.response.evidence import human_size
+from core.selection import recommend
+from core.selection.recommend import ControllerChoice, Machine
 from desktop.jobs import Job
 
 
@@ -225,6 +225,6 @@ def _mark_done() -> None:
 
 
 def _is_cached(c: ControllerChoice) -> bool:
-    from core import hub
+    from core.models import hub
 
     return hub.is_cached(c.repo, list(c.files))

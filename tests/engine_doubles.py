@@ -33,7 +33,7 @@ class ScriptedEngine:
 
     def run_turn(self, request: str, files=(), history=(), cancel: threading.Event | None = None,  # noqa: ANN001
                  turn_id: str = ""):  # noqa: ANN201 - a TurnResult
-        from core.pipeline import TurnResult
+        from core.engine.pipeline import TurnResult
 
         t0 = time.monotonic()
         self.bus.emit(ev.PlanReady(turn_id, PLAN, 0.01))
@@ -71,8 +71,8 @@ class _KillOnRun:
 
 def real_engine_crashing_runner(bus: ev.EventBus, settings):  # noqa: ANN001, ANN201
     """The real engine; the first task to run kills the process once (a marker file says it did)."""
-    from core.pipeline import Engine
-    from core.runners import get_runner
+    from core.engine.pipeline import Engine
+    from core.execution.runners import get_runner
 
     marker = os.environ["MAESTRO_TEST_CRASH_MARKER"]
 

@@ -28,7 +28,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 import pytest
 
-from core.hf_layout import is_lfs
+from core.models.layout import is_lfs
 
 
 @dataclass

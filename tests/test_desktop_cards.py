@@ -12,9 +12,9 @@ from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QLabel
 
 from core import events as ev
-from core.paths import new_session_dir
+from core.config.paths import new_session_dir
 from core.plan import parse_plan
-from core.responder import sources_footer
+from core.response.responder import sources_footer
 from core.results import TaskResult
 from desktop.state import TurnState
 from tests import hubserver
@@ -179,7 +179,7 @@ def test_node_download_button_fetches_the_model_then_runs_the_task(window, qtbot
     qtbot.waitUntil(progressed, timeout=20000)
     assert any(0 < f < 1 for f in fractions), (fractions, seen)  # the download's progress was drawn on the node
     assert reruns == [(turn_id, 1, "Salesforce/blip-image-captioning-base")]
-    from core import hub
+    from core.models import hub
 
     assert hub.is_cached("Salesforce/blip-image-captioning-base", ["model.safetensors"])
     assert window.graph.node_state(1) == "failed" and not window.turns[turn_id].tasks[1].download
@@ -229,8 +229,8 @@ def test_pending_task_that_downloads_first_says_so(window, qtbot):
 
 
 def test_first_run_welcome_choice_downloads_and_saves(qtbot, hub_server):
-    from core.recommend import GB, Machine, choice
-    from core.settings import Settings, load_settings
+    from core.config.settings import Settings, load_settings
+    from core.selection.recommend import GB, Machine, choice
     from desktop.welcome import WelcomeDialog, needs_welcome
     from tests.test_recommend import SMALL_GGUF
 
@@ -249,14 +249,14 @@ def test_first_run_welcome_choice_downloads_and_saves(qtbot, hub_server):
     dialog.use_button.click()
     qtbot.waitUntil(lambda: dialog.result() == dialog.DialogCode.Accepted, timeout=120000)
     assert load_settings().controller == c.setting and not needs_welcome()
-    from core.llm import controller_model_path
+    from core.llm.controllers import controller_model_path
 
     assert controller_model_path(c.setting).read_bytes()[:4] == b"GGUF"
 
 
 def test_first_run_keeping_the_packaged_model_downloads_nothing(qtbot, hub_server):
-    from core.recommend import GB, Machine
-    from core.settings import Settings, load_settings
+    from core.config.settings import Settings, load_settings
+    from core.selection.recommend import GB, Machine
     from desktop.welcome import WelcomeDialog, needs_welcome
 
     dialog = WelcomeDialog(Settings(controller="qwen2.5-coder-0.5b"), machine=Machine("CPU", 2, 2, 4 * GB, GB, GB),
@@ -289,8 +289,8 @@ def test_video_result_has_a_player_and_save(qtbot, tmp_path):
 def test_settings_choose_for_this_machine_fills_the_controller(qtbot, monkeypatch):
     import dataclasses
 
-    from core.recommend import choice
-    from core.settings import Settings
+    from core.config.settings import Settings
+    from core.selection.recommend import choice
     from desktop import welcome
     from desktop.settings_dialog import SettingsDialog
 

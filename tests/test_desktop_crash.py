@@ -1,6 +1,6 @@
 """A native crash of the engine process never takes the window down.
 
-The engine runs in its own process (core/engine_process.py). Here it dies mid-turn by SIGILL (as
+The engine runs in its own process (core/engine/process.py). Here it dies mid-turn by SIGILL (as
 llama.cpp's AMX kernels did on a CPU whose kernel had not enabled them), by SIGKILL from outside (an
 out-of-memory kill), by the window's own Kill, and during warm-up. Each time the window stays up,
 the turn is marked failed with the signal in plain words, what finished is kept (graph and store),
@@ -16,7 +16,7 @@ import signal
 import pytest
 from PySide6.QtCore import Qt
 
-from core.store import Store
+from core.engine.store import Store
 
 pytestmark = [pytest.mark.gui, pytest.mark.qt_log_level_fail("WARNING"),
               pytest.mark.qt_log_ignore("propagateSizeHints")]

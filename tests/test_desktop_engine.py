@@ -13,7 +13,7 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QFont, QFontMetrics, QImage, QPainter
 from PySide6.QtWidgets import QApplication
 
-from core.store import Store
+from core.engine.store import Store
 from desktop.state import FINAL_STATES, RESPONSE_ID
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow, pytest.mark.qt_log_level_fail("WARNING"),
@@ -25,8 +25,8 @@ TURN_TIMEOUT_MS = 600_000  # generous: 2 shared CPU cores
 @pytest.fixture(scope="module")
 def controller():
     """The packaged controller must be there; each window's engine process loads it itself."""
-    from core.llm import controller_model_path
-    from core.settings import load_settings
+    from core.config.settings import load_settings
+    from core.llm.controllers import controller_model_path
 
     try:
         return controller_model_path(load_settings().controller)

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from core.settings import Settings, load_settings
+from core.config.settings import Settings, load_settings
 from tests.hubserver import hub_server  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.gui, pytest.mark.qt_log_level_fail("WARNING"),

@@ -7,8 +7,8 @@ import queue
 import signal
 
 from core import events as ev
-from core.engine_process import EngineProcess
-from core.settings import Settings
+from core.config.settings import Settings
+from core.engine.process import EngineProcess
 
 SCRIPTED = "tests.engine_doubles:ScriptedEngine"
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from core.pipeline import Engine
-from core.settings import Settings
+from core.config.settings import Settings
+from core.engine.pipeline import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
@@ -89,8 +89,8 @@ def test_bad_audio_fails_its_task_and_the_other_task_runs(engine, speech_wav, tm
         {"id": 3, "task": "automatic-speech-recognition", "dep": [], "args": {"audio": "meeting.wav"}},
         {"id": 4, "task": "summarization", "dep": [1], "args": {"text": "<resource>-1"}},
     ]}
-    from core.executor import Executor
-    from core.paths import new_session_dir
+    from core.config.paths import new_session_dir
+    from core.execution.executor import Executor
     from core.plan import parse_plan, validate_plan
 
     plan = parse_plan(plan_json)
@@ -167,9 +167,9 @@ def test_what_animal_said_out_loud(engine, tmp_path):
     speech = next(r for r in turn.results if r.task == "text-to-speech")
     wav = speech.output.file_of("audio").path
     assert Path(wav).parent == turn.session_dir / "artifacts"
-    from core.catalog import default_model
-    from core.executor import Assignment, Executor
-    from core.paths import new_session_dir
+    from core.config.paths import new_session_dir
+    from core.execution.executor import Assignment, Executor
+    from core.models.catalog import default_model
     from core.plan import parse_plan
 
     session = new_session_dir()
@@ -183,7 +183,7 @@ def test_no_unasked_speech_step():
     """With TaskBench's tool menu the 1.5B controller ended plans with a text-to-speech step
     nobody asked for (70 of 323 eval plans with planner v2; this request too)."""
     from benchmarks.taskbench import taskbench_tasks
-    from core.commands.bench import make_planner
+    from cli.bench import make_planner
 
     planner = make_planner("", taskbench_tasks())
     outcome = planner.plan("Here's a recording of a meeting, 'team.wav'. Could you tell me the mood of "

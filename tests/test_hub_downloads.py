@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from core import downloads, hub
-from core.downloads import DownloadCancelled, DownloadError, OfflineError
+from core.models import downloads, hub
+from core.models.downloads import DownloadCancelled, DownloadError, OfflineError
 from tests import hubserver
 from tests.hubserver import HubServer, point_hub_at
 
@@ -58,7 +58,9 @@ def test_download_progress_and_layout(hub_server):
     assert hub.verify_model("org/tiny") == []
     repos = {r.repo_id: r for r in downloads.cached_repos()}
     assert repos["org/tiny"].size_on_disk >= len(WEIGHTS)
-    from core import catalog  # a model fetched by id, unknown to the catalog, is still listed as installed
+    from core.models import (
+        catalog,  # a model fetched by id, unknown to the catalog, is still listed as installed
+    )
     row = next(r for r in catalog.listing(installed_only=True) if r["id"] == "org/tiny")
     assert row["source"] == "cache" and row["size_bytes"] >= len(WEIGHTS)
 
@@ -175,7 +177,7 @@ def test_offline_mode_touches_no_network(hub_server, monkeypatch):
 
 
 def test_offline_setting_also_blocks(hub_server):
-    from core.settings import Settings
+    from core.config.settings import Settings
 
     _add_tiny(hub_server)
     with pytest.raises(OfflineError):
@@ -223,7 +225,7 @@ def test_cli_get_killed_midway_resumes_and_verifies(hub_server, tmp_path):
 
 
 def test_default_file_choice_prefers_safetensors_and_refuses_pickle(hub_server):
-    from core.settings import Settings
+    from core.config.settings import Settings
 
     hub_server.add_repo("org/both", {"config.json": CONFIG, "model.safetensors": WEIGHTS,
                                      "pytorch_model.bin": b"pickle" * 100, "tf_model.h5": b"h5" * 100,
@@ -246,8 +248,8 @@ def test_default_file_choice_prefers_safetensors_and_refuses_pickle(hub_server):
 
 
 def test_ensure_entry_fetches_a_selected_model_once(hub_server):
-    from core.catalog import ModelEntry
-    from core.settings import Settings
+    from core.config.settings import Settings
+    from core.models.catalog import ModelEntry
 
     _add_tiny(hub_server, "org/detector")
     entry = ModelEntry("org/detector", "object-detection", "transformers")

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from core import hub, packs
-from core.packs import Pack, PackFile, Part
+from core.models import hub, packs
+from core.models.packs import Pack, PackFile, Part
 from tests.hubserver import use_temp_models_cache
 
 ROOT = Path(__file__).resolve().parent.parent

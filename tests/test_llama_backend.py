@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from core import llama_backend as lb
+from core.llm import backend as lb
 
 
 def test_variants_need_what_the_os_reports():
@@ -56,8 +56,8 @@ def test_the_installed_build_is_portable():
 
 @pytest.fixture
 def controller_path() -> Path:
-    from core.llm import controller_model_path
-    from core.settings import load_settings
+    from core.config.settings import load_settings
+    from core.llm.controllers import controller_model_path
 
     return controller_model_path(load_settings().controller)
 
@@ -108,7 +108,7 @@ def test_forced_variant_and_unknown_names(cache, monkeypatch):
 @pytest.mark.slow
 def test_controller_reads_a_long_prompt_in_process(controller_path):
     """After the choice, the controller in this process reads a ~400-token prompt and answers."""
-    from core.llm import LlamaCppController
+    from core.llm.controllers import LlamaCppController
 
     controller = LlamaCppController(controller_path, n_ctx=2048)
     assert controller.backend.variant in lb.variants_in(lb.lib_dir())

@@ -1,4 +1,4 @@
-"""Greedy GBNF decoding by core/llama_decode.py against llama-cpp-python's own sampler chain,
+"""Greedy GBNF decoding by core/llm/decode.py against llama-cpp-python's own sampler chain,
 on the real 1.5B controller: the same step lists, the grammar kept, cancel honoured, the KV cache
 left consistent for prefix reuse."""
 
@@ -8,9 +8,9 @@ import threading
 
 import pytest
 
-from core.llm import GenerationCancelled
-from core.settings import Settings
-from core.step_planner import StepPlanner
+from core.config.settings import Settings
+from core.llm.controllers import GenerationCancelled
+from core.planning.step_planner import StepPlanner
 
 pytestmark = pytest.mark.slow
 
@@ -23,7 +23,7 @@ REQUESTS = [
 
 @pytest.fixture(scope="module")
 def planner():
-    from core.llm import load_controller
+    from core.llm.controllers import load_controller
 
     p = StepPlanner(load_controller(Settings()))
     p.warm()

@@ -13,8 +13,13 @@ import urllib.request
 
 import pytest
 
-from core.llm import ControllerError, GenerationCancelled, OpenAICompatController, controller_model_path
-from core.step_planner import StepPlanner
+from core.llm.controllers import (
+    ControllerError,
+    GenerationCancelled,
+    OpenAICompatController,
+    controller_model_path,
+)
+from core.planning.step_planner import StepPlanner
 
 pytestmark = pytest.mark.slow
 
@@ -30,7 +35,7 @@ def server(tmp_path_factory):
     model = controller_model_path("qwen2.5-coder-0.5b")
     port = _free_port()
     log = tmp_path_factory.mktemp("server") / "server.log"
-    from core.llama_backend import env_for_llama_process
+    from core.llm.backend import env_for_llama_process
 
     env = {**os.environ, **env_for_llama_process(model)}  # the same checked CPU build as Maestro's
     proc = subprocess.Popen(

@@ -1,4 +1,4 @@
-"""`maestro --selftest` from source, and the bundle's start-up rules (core/frozen.py).
+"""`maestro --selftest` from source, and the bundle's start-up rules (core/config/frozen.py).
 
 The bundle itself is built and self-tested by `make package-test` (minutes of CPU), not here."""
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from core import frozen
+from core.config import frozen
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -101,7 +101,8 @@ def test_prepare_keeps_models_out_of_the_bundle_and_loads_extras(tmp_path, monke
     assert frozen.prepare() == [extras]
     assert os.environ["MAESTRO_MODELS"] == str(user / "models")
     assert sys.path[0] == str(extras)  # before the bundled modules, so it can replace them
-    from core import paths, runtimes
+    from core.config import paths
+    from core.models import runtimes
 
     assert paths.models_cache() == (user / "models").resolve()
     assert runtimes._has_module("maestro_extra_probe")

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from core.runners.pool import ModelPool
+from core.models.pool import ModelPool
 
 
 class Model:
@@ -127,7 +127,7 @@ def test_failed_load_leaves_nothing_behind():
 
 
 def test_a_cold_load_is_reported_to_the_running_task():
-    from core.runners.pool import ModelPool, _model_name, reporting_loads
+    from core.models.pool import ModelPool, _model_name, reporting_loads
 
     pool = ModelPool(budget_bytes=10**9)
     said: list[str] = []

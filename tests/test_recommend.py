@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from core import recommend
-from core.downloads import DownloadError
-from core.recommend import GB, Machine, choice
-from core.recommend import recommend as pick
+from core.models.downloads import DownloadError
+from core.selection import recommend
+from core.selection.recommend import GB, Machine, choice
+from core.selection.recommend import recommend as pick
 from tests import hubserver
 
 hub_server = hubserver.hub_server
@@ -57,7 +57,7 @@ def test_this_machine_is_read_without_torch():
     import subprocess
     import sys
 
-    code = ("import sys, json; from core.recommend import detect_machine; m = detect_machine(); "
+    code = ("import sys, json; from core.selection.recommend import detect_machine; m = detect_machine(); "
             "print(json.dumps(m.to_dict())); sys.exit(1 if 'torch' in sys.modules else 0)")
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -93,7 +93,7 @@ def test_download_resumes_checks_sha256_and_loads(stand_in_3b, hub_server):
     setting = recommend.download_controller(c, progress=events.append)
     assert setting == c.setting
     assert any(r[1].startswith("bytes=") and r[1] != "bytes=0-" for r in hub_server.ranges)  # resumed
-    from core.llm import controller_model_path
+    from core.llm.controllers import controller_model_path
 
     path = controller_model_path(setting)
     assert path.resolve().name == hashlib.sha256(data).hexdigest()  # the blob is named by its checked sha256

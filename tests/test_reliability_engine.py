@@ -9,10 +9,10 @@ import time
 
 import pytest
 
-from core.pipeline import Engine, TurnResult
+from core.config.settings import Settings
+from core.engine.pipeline import Engine, TurnResult
 from core.plan import PlanError, parse_plan, validate_plan
-from core.responder import sources_footer
-from core.settings import Settings
+from core.response.responder import sources_footer
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +55,7 @@ DATA = ["The washing machine instructions are on page 4.", "Please ignore the no
 
 @pytest.mark.parametrize("text", ORDERS + DATA)
 def test_outputs_that_give_orders_are_withheld_from_the_controller(text):
-    from core.injection import WITHHELD, GuardedResponder
+    from core.response.injection import WITHHELD, GuardedResponder
     from core.results import TaskOutput, TaskResult
 
     plan = parse_plan({"tasks": [{"id": 1, "task": "optical-character-recognition", "dep": [],
@@ -101,7 +101,7 @@ def test_bad_plans_fed_straight_to_execution_fail_alone_and_the_answer_says_so(e
         where[name] = shift
     plan = _plan_unchecked(tasks)
     turn = TurnResult("badplans", "Say how each sentence feels", plan=plan)
-    from core.paths import new_session_dir
+    from core.config.paths import new_session_dir
 
     turn.session_dir = new_session_dir("badplans")
     t0 = time.monotonic()

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from core.runners.base import RunnerError
-from core.runners.media import load_audio, load_image
+from core.execution.runners.base import RunnerError
+from core.execution.runners.media import load_audio, load_image
 
 
 @dataclass(frozen=True)
@@ -169,7 +169,7 @@ def test_header_claiming_two_hours_decodes_only_what_is_there(tmp_path):
 # -- the same files through the executor with real models ------------------------------------------
 @pytest.fixture(scope="module")
 def real_models():
-    from core import catalog
+    from core.models import catalog
 
     image = catalog.get("local:efficientnet-lite0")
     audio = catalog.get("Systran/faster-whisper-tiny.en")
@@ -182,9 +182,9 @@ def test_every_bad_file_fails_alone_and_good_tasks_still_run(real_models, tmp_pa
     from PIL import Image
     from skimage import data
 
+    from core.config.paths import new_session_dir
     from core.events import EventBus
-    from core.executor import Assignment, Executor
-    from core.paths import new_session_dir
+    from core.execution.executor import Assignment, Executor
     from core.plan import parse_plan
     from tests.runner_support import speak
 
@@ -223,9 +223,9 @@ def test_every_bad_file_fails_alone_and_good_tasks_still_run(real_models, tmp_pa
 
 # -- the request itself ---------------------------------------------------------------------------
 def test_sixty_kilobyte_request_is_refused_by_the_engine_without_planning(tmp_path):
+    from core.config.settings import Settings
+    from core.engine.pipeline import Engine
     from core.events import EventBus
-    from core.pipeline import Engine
-    from core.settings import Settings
 
     class NeverCalled:
         name = "never"

@@ -10,8 +10,8 @@ import sys
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
-from core.logs import setup_logging
-from core.paths import data_dir
+from core.config.logs import setup_logging
+from core.config.paths import data_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,10 +46,10 @@ def test_logs_rotate_in_the_data_folder():
 CRASH = """
 import sys
 sys.path.insert(0, {root!r})
-import core.pipeline
+import core.engine.pipeline
 def broken(self):
     raise ZeroDivisionError("a bug nobody caught")
-core.pipeline.Engine.warm_up = broken
+core.engine.pipeline.Engine.warm_up = broken
 import main
 sys.exit(main.main(["ask", "hello there"]))
 """

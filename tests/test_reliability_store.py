@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from core.store import Store
+from core.engine.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,7 +26,7 @@ WRITER = r"""
 import json, os, sys
 sys.path.insert(0, {root!r})
 from pathlib import Path
-from core.store import Store
+from core.engine.store import Store
 store = Store(Path({db!r}))
 conv = {conv!r} or store.new_conversation("kill -9").id
 print(json.dumps({{"conv": conv}}), flush=True)
@@ -102,12 +102,12 @@ REAL_TURN = r"""
 import json, sys, time
 sys.path.insert(0, {root!r})
 from pathlib import Path
-from core import catalog
+from core.models import catalog
 from core.events import EventBus
-from core.executor import Assignment, Executor
-from core.paths import new_session_dir
+from core.execution.executor import Assignment, Executor
+from core.config.paths import new_session_dir
 from core.plan import parse_plan
-from core.store import Store
+from core.engine.store import Store
 
 store = Store(Path({db!r}))
 conv = store.new_conversation("real turn").id

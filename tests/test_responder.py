@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from core.llm import Completion
+from core.llm.controllers import Completion
 from core.plan import parse_plan
-from core.responder import Responder
+from core.response.responder import Responder
 from core.results import Artifact, TaskOutput, TaskResult
 
 

@@ -8,9 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from core.evidence import GUESS_BELOW, guess_text, guesses, needed_model, split_footer, states_guess_as_fact
 from core.plan import parse_plan
-from core.responder import Responder, sources_footer
+from core.response.evidence import (
+    GUESS_BELOW,
+    guess_text,
+    guesses,
+    needed_model,
+    split_footer,
+    states_guess_as_fact,
+)
+from core.response.responder import Responder, sources_footer
 from core.results import TaskOutput, TaskResult
 from tests.test_responder import RecordingController
 
@@ -18,7 +25,7 @@ PLAN = parse_plan([
     {"id": 1, "task": "image-to-text", "dep": [], "args": {"image": "astronaut.png"}},
     {"id": 2, "task": "image-classification", "dep": [], "args": {"image": "astronaut.png"}},
 ])
-# What the selector says offline when the captioner is not installed (core/selector.py _offline_reason).
+# What the selector says offline when the captioner is not installed (core/selection/selector.py _offline_reason).
 OFFLINE = ("needs Salesforce/blip-image-captioning-base, 990 MB, not installed (offline); "
            "`python main.py models get Salesforce/blip-image-captioning-base` fetches it when online")
 
@@ -29,8 +36,8 @@ def astronaut_labels(tmp_path_factory) -> TaskOutput:
     from PIL import Image
     from skimage import data
 
-    from core import catalog
-    from core.runners import get_runner
+    from core.execution.runners import get_runner
+    from core.models import catalog
     from tests.runner_support import make_ctx
 
     session = tmp_path_factory.mktemp("astro")
@@ -119,9 +126,9 @@ def test_footer_has_file_names_and_timings_not_paths(tmp_path):
 def test_real_controller_on_the_astronaut_never_states_the_guess_as_fact(astronaut_labels):
     """The packaged 1.5B controller writes the answer from the real classifier output and the missing
     captioner; whatever it drafts, the answer reports the label as a guess and names the download."""
-    from core.injection import GuardedResponder
-    from core.llm import load_controller
-    from core.settings import Settings
+    from core.config.settings import Settings
+    from core.llm.controllers import load_controller
+    from core.response.injection import GuardedResponder
 
     controller = load_controller(Settings(threads=0))
     drafts: list[str] = []
@@ -140,8 +147,8 @@ def test_real_controller_on_the_astronaut_never_states_the_guess_as_fact(astrona
 def test_the_terminal_log_still_says_where_result_files_are():
     import io
 
+    from cli.engine import LivePrinter
     from core import events as ev
-    from core.commands.engine import LivePrinter
 
     out = io.StringIO()
     LivePrinter(out)(ev.TaskFinished("t", 2, "done", {"duration_s": 1.0, "output": {

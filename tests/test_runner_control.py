@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core import catalog
-from core.runners import get_runner
-from core.runners.base import RunnerError
+from core.execution.runners import get_runner
+from core.execution.runners.base import RunnerError
+from core.models import catalog
 from tests.runner_support import make_ctx
 
 
@@ -108,8 +108,8 @@ def test_bad_inputs_fail_alone_and_the_other_tasks_run(photos, tmp_path):
     fail with their reasons, the task fed by a failed one is skipped, and the healthy ones finish."""
     import soundfile as sf
 
-    from core.executor import Assignment, Executor
-    from core.paths import new_session_dir
+    from core.config.paths import new_session_dir
+    from core.execution.executor import Assignment, Executor
     from core.plan import parse_plan
 
     session = new_session_dir()

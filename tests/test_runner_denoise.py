@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core import catalog
-from core.runners import get_runner
-from core.runners.base import RunnerError
-from core.runners.media import load_audio
+from core.execution.runners import get_runner
+from core.execution.runners.base import RunnerError
+from core.execution.runners.media import load_audio
+from core.models import catalog
 from tests.runner_support import make_ctx, speak
 
 RATE = 16_000

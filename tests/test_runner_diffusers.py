@@ -9,10 +9,10 @@ import threading
 
 import pytest
 
-from core import hub
-from core.catalog import ModelEntry
-from core.runners import get_runner
-from core.runners.base import Cancelled, RunnerError
+from core.execution.runners import get_runner
+from core.execution.runners.base import Cancelled, RunnerError
+from core.models import hub
+from core.models.catalog import ModelEntry
 from tests.hubserver import hub_server  # noqa: F401 - fixture
 from tests.runner_support import make_ctx
 from tests.tiny_models import tiny_stable_diffusion

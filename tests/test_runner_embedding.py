@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from core import known_models
-from core.runners import get_runner
-from core.runners.base import RunnerError
+from core.execution.runners import get_runner
+from core.execution.runners.base import RunnerError
+from core.models import known_models
 from tests.runner_support import ensure_packaged, make_ctx
 
 SIM = known_models.default_for("sentence-similarity")

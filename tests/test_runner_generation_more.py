@@ -14,10 +14,10 @@ import threading
 import numpy as np
 import pytest
 
-from core import hub
-from core.catalog import ModelEntry
-from core.runners import get_runner
-from core.runners.base import Cancelled, RunnerError
+from core.execution.runners import get_runner
+from core.execution.runners.base import Cancelled, RunnerError
+from core.models import hub
+from core.models.catalog import ModelEntry
 from tests.hubserver import hub_server  # noqa: F401 - fixture
 from tests.runner_support import make_ctx
 from tests.tiny_models import segformer, tiny_stable_diffusion
@@ -62,7 +62,7 @@ def test_zero_shot_image_classification_ranks_the_given_labels(hub_server, tmp_p
 def test_seg_control_paints_classes_in_the_ade20k_palette(hub_server, tmp_path, photo):  # noqa: F811
     from PIL import Image
 
-    from core.runners.draw import ade20k_palette
+    from core.execution.runners.draw import ade20k_palette
 
     _serve(hub_server, "maestro-test/tiny-seg", segformer, tmp_path)
     entry = ModelEntry("maestro-test/tiny-seg", "seg-control", "transformers")
@@ -88,10 +88,10 @@ def test_edges_then_controlled_generation_as_one_plan(tiny_controlnet, tmp_path,
     <resource>-1, run by the executor as a plan does (the edge map is real, the painting noise)."""
     from PIL import Image
 
-    from core import catalog
+    from core.config.paths import new_session_dir
     from core.events import EventBus
-    from core.executor import Assignment, Executor
-    from core.paths import new_session_dir
+    from core.execution.executor import Assignment, Executor
+    from core.models import catalog
     from core.plan import parse_plan
 
     plan = parse_plan({"tasks": [
@@ -120,7 +120,7 @@ def test_every_controlled_generation_task_runs(tiny_controlnet, tmp_path):
 
     from PIL import Image, ImageDraw
 
-    from core.runners.controlnet import TASKS
+    from core.execution.runners.controlnet import TASKS
     from core.tasks import TASKS as TABLE
 
     drawn = Image.new("RGB", (64, 48), "black")
@@ -202,7 +202,7 @@ def test_video_runner_refuses_an_image_pipeline(hub_server, tmp_path):  # noqa: 
 
 
 def test_catalog_lists_the_new_tasks_with_facts():
-    from core import catalog
+    from core.models import catalog
     from core.tasks import TASKS
 
     for task in ("zero-shot-image-classification", "tabular-classification", "text-to-video", "audio-to-audio",

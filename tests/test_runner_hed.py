@@ -9,11 +9,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core import hub
-from core.catalog import ModelEntry
-from core.runners import get_runner
-from core.runners.base import RunnerError
-from core.runners.hed import build_hed, scribble
+from core.execution.runners import get_runner
+from core.execution.runners.base import RunnerError
+from core.execution.runners.hed import build_hed, scribble
+from core.models import hub
+from core.models.catalog import ModelEntry
 from tests.hubserver import hub_server  # noqa: F401 - fixture
 from tests.runner_support import make_ctx
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.runners.base import RunnerError
-from core.runners.media import load_audio, load_image, text_arg
+from core.execution.runners.base import RunnerError
+from core.execution.runners.media import load_audio, load_image, text_arg
 
 
 def test_transparent_png_is_put_on_white(tmp_path):

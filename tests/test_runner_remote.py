@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from core import known_models
-from core.runners import get_runner
-from core.runners.base import RunnerError
-from core.runners.remote import remote_entry
+from core.execution.runners import get_runner
+from core.execution.runners.base import RunnerError
+from core.execution.runners.remote import remote_entry
+from core.models import known_models
 from tests.inference_server import inference_server  # noqa: F401 - fixture
 from tests.runner_support import ensure_packaged, make_ctx, speak
 

@@ -11,11 +11,11 @@ import json
 
 import pytest
 
-from core import hub
-from core.catalog import ModelEntry
-from core.runners import get_runner
-from core.runners.base import RunnerError
-from core.runners.pool import default_pool
+from core.execution.runners import get_runner
+from core.execution.runners.base import RunnerError
+from core.models import hub
+from core.models.catalog import ModelEntry
+from core.models.pool import default_pool
 from tests.hubserver import hub_server  # noqa: F401 - fixture
 from tests.runner_support import make_ctx, speak
 from tests.tiny_models import BUILDERS, MORE_ARCHITECTURES
@@ -274,7 +274,7 @@ def test_model_not_downloaded_is_a_clear_error(tmp_path, media):
 def test_half_precision_path_as_on_a_gpu(task, hub_server, tmp_path, media, monkeypatch):  # noqa: F811
     """On a GPU models load in float16; this runs the same load-and-infer path on the CPU in float16
     (the weights are really half precision) so dtype handling is exercised without a GPU."""
-    from core import hardware
+    from core.config import hardware
 
     monkeypatch.setattr(hardware, "choose_device", lambda pref=None: hardware.DeviceChoice("cpu", "float16", "test"))
     entry = _served(hub_server, tmp_path, task, "-fp16")

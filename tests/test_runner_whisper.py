@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from core import known_models
-from core.runners import get_runner
-from core.runners.base import RunnerError
-from core.runners.pool import default_pool
+from core.execution.runners import get_runner
+from core.execution.runners.base import RunnerError
+from core.models import known_models
+from core.models.pool import default_pool
 from tests.runner_support import ensure_packaged, make_ctx, speak
 
 ASR = known_models.default_for("automatic-speech-recognition")

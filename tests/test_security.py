@@ -16,16 +16,16 @@ from pathlib import Path
 
 import pytest
 
-from core import downloads
-from core.catalog import ModelEntry
-from core.executor import Assignment, Executor
-from core.paths import inside, new_session_dir, safe_name
+from core.config.paths import inside, new_session_dir, safe_name
+from core.execution.executor import Assignment, Executor
+from core.execution.runners.base import RunContext
+from core.models import downloads
+from core.models.catalog import ModelEntry
 from core.plan import parse_plan
-from core.runners.base import RunContext
 from tests.hubserver import hub_server  # noqa: F401 - fixture
 
 ROOT = Path(__file__).resolve().parent.parent
-CODE_DIRS = ("core", "desktop", "benchmarks", "packaging", "scripts")
+CODE_DIRS = ("core", "cli", "desktop", "benchmarks", "packaging", "scripts")
 
 
 def _python_files() -> list[Path]:
@@ -198,8 +198,8 @@ def test_plan_args_cannot_reach_files_outside_the_session(value, tmp_path):
 
 
 def test_attached_symlink_is_copied_as_a_regular_file(tmp_path):
-    from core.pipeline import Engine, TurnResult
-    from core.settings import Settings
+    from core.config.settings import Settings
+    from core.engine.pipeline import Engine, TurnResult
 
     target = tmp_path / "photo.png"
     target.write_bytes(b"\x89PNG fake")
@@ -278,10 +278,10 @@ class _Recorder(BaseHTTPRequestHandler):
 
 
 def test_endpoint_key_lives_in_the_keyring_only(memory_keyring, tmp_path, monkeypatch):
-    from core import secrets
-    from core.llm import load_controller
-    from core.logs import setup_logging
-    from core.settings import Settings, load_settings, save_settings, settings_path
+    from core.config import secrets
+    from core.config.logs import setup_logging
+    from core.config.settings import Settings, load_settings, save_settings, settings_path
+    from core.llm.controllers import load_controller
 
     log_path = setup_logging(logging.DEBUG)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
@@ -314,7 +314,7 @@ def test_no_keyring_backend_is_a_clear_error_not_a_plaintext_fallback(monkeypatc
     import keyring
     from keyring.backends import fail
 
-    from core import secrets
+    from core.config import secrets
 
     previous = keyring.get_keyring()
     keyring.set_keyring(fail.Keyring())
@@ -380,7 +380,7 @@ def test_a_real_turn_opens_no_listening_socket(tmp_path):
 
 
 def test_export_stays_in_its_folder(tmp_path):
-    from core.store import Store
+    from core.engine.store import Store
 
     store = Store(tmp_path / "db.sqlite")
     conv = store.new_conversation("x")
@@ -408,21 +408,21 @@ def _accept_endpoint_key(qtbot, dialog):
 
 
 def test_settings_dialog_puts_the_key_in_the_keyring_only(memory_keyring, qtbot):
-    from core.settings import Settings, load_settings, settings_path
+    from core.config.settings import Settings, load_settings, settings_path
     from desktop.settings_dialog import SettingsDialog
 
     _accept_endpoint_key(qtbot, SettingsDialog(Settings()))
     saved = load_settings()
     assert saved.endpoint_key_in_keyring is True
     assert SECRET not in settings_path().read_text(encoding="utf-8")
-    from core.secrets import get_endpoint_key
+    from core.config.secrets import get_endpoint_key
 
     assert get_endpoint_key("http://127.0.0.1:8080/v1") == SECRET
 
 
 def test_settings_dialog_without_a_keyring_says_so(qtbot, monkeypatch):
-    from core import secrets
-    from core.settings import Settings, settings_path
+    from core.config import secrets
+    from core.config.settings import Settings, settings_path
     from desktop.settings_dialog import SettingsDialog
 
     monkeypatch.setattr(secrets, "_keyring", lambda: None)

@@ -6,10 +6,11 @@ import time
 
 import pytest
 
-from core import catalog, runtimes, selector
-from core.catalog import ModelEntry
+from core.config.settings import Settings
+from core.models import catalog, runtimes
+from core.models.catalog import ModelEntry
 from core.plan import Task
-from core.settings import Settings
+from core.selection import selector
 
 
 class RecordingController:
@@ -124,7 +125,7 @@ def test_online_reason_names_size_and_command(monkeypatch):
 
 
 def test_runtime_not_installed_is_filtered(monkeypatch):
-    from core import runtimes
+    from core.models import runtimes
 
     # Pretend diffusers is absent, whatever this venv has.
     monkeypatch.setitem(runtimes.NEEDS, "diffusers", ("diffusers", "no_such_module_xyz"))
@@ -246,7 +247,7 @@ def test_tasks_json_cli():
 @pytest.mark.slow
 def test_real_controller_chooses_a_candidate(monkeypatch):
     """The packaged 1.5B controller picks among two candidates under the {"id","reason"} grammar."""
-    from core.llm import load_controller
+    from core.llm.controllers import load_controller
 
     _entries(monkeypatch, [
         ModelEntry("Helsinki-NLP/opus-mt-en-de", "translation", "transformers", downloads=50,

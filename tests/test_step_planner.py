@@ -1,4 +1,4 @@
-"""Planner v3 (core/step_planner.py): the step format, grounding under modality constraints, and
+"""Planner v3 (core/planning/step_planner.py): the step format, grounding under modality constraints, and
 the planner driven by a scripted controller through each of its branches. A keyword encoder and
 a hand-made head stand in for MiniLM and the trained head, so every expectation is worked out by
 hand; the shipped head is checked on real steps in the slow test at the end."""
@@ -10,11 +10,11 @@ import json
 import numpy as np
 import pytest
 
-from core import planner_steps
-from core.llm import Completion
+from core.llm.controllers import Completion
 from core.plan import validate_plan
-from core.step_grounder import HEAD_FILE, Step, StepGrounder, feasible
-from core.step_planner import StepPlanner, quoted_texts
+from core.planning import steps as planner_steps
+from core.planning.grounder import HEAD_FILE, Step, StepGrounder, feasible
+from core.planning.step_planner import StepPlanner, quoted_texts
 
 # keyword -> label; the fake encoder one-hot encodes the keywords a step contains
 KEYWORDS = {
@@ -233,8 +233,8 @@ def test_quoted_texts_skip_file_names():
 
 
 def test_every_task_type_is_offered_whatever_is_installed(tmp_path, monkeypatch):
-    from core.pipeline import Engine
-    from core.settings import Settings
+    from core.config.settings import Settings
+    from core.engine.pipeline import Engine
     from core.tasks import TASKS
 
     monkeypatch.setenv("MAESTRO_DATA", str(tmp_path))
@@ -247,8 +247,8 @@ def test_every_task_type_is_offered_whatever_is_installed(tmp_path, monkeypatch)
 
 def test_bank_demos_are_train_only_and_round_trip():
     from benchmarks.taskbench import data_dir, is_dev
-    from core.demo_bank import load_demos
-    from core.step_planner import STEP_BANK
+    from core.planning.demo_bank import load_demos
+    from core.planning.step_planner import STEP_BANK
 
     bank = load_demos(STEP_BANK)
     assert len(bank) > 500
@@ -265,7 +265,7 @@ def test_bank_demos_are_train_only_and_round_trip():
 def test_shipped_head_knows_every_task_type():
     """A task added to core/tasks.py needs `python -m benchmarks.build_step_planner` (its
     description becomes training data); otherwise the planner could never choose it."""
-    from core.step_grounder import StepHead
+    from core.planning.grounder import StepHead
     from core.tasks import TASKS
 
     head = StepHead()

@@ -1,4 +1,4 @@
-"""core.store: real SQLite files, a real process killed mid-write, exports with artifacts."""
+"""core.engine.store: real SQLite files, a real process killed mid-write, exports with artifacts."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from core.paths import new_session_dir
-from core.store import SCHEMA_VERSION, Store, StoreError
+from core.config.paths import new_session_dir
+from core.engine.store import SCHEMA_VERSION, Store, StoreError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -162,7 +162,7 @@ WRITER = r"""
 import sys, time
 sys.path.insert(0, sys.argv[2])
 from pathlib import Path
-from core.store import Store
+from core.engine.store import Store
 store = Store(Path(sys.argv[1]))
 conv = store.new_conversation("crash test")
 store.begin_turn(conv.id, "dying-turn", "a long request", session_dir=None)

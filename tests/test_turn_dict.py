@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from core.pipeline import TurnResult
+from core.engine.pipeline import TurnResult
 from core.plan import parse_plan
 from core.results import Artifact, TaskOutput, TaskResult
 

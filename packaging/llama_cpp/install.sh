@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install llama-cpp-python built for *any* CPU of this architecture, not for the build machine:
 # GGML_NATIVE=OFF, one CPU backend per feature level (GGML_BACKEND_DL + GGML_CPU_ALL_VARIANTS),
-# chosen and health-checked at run time by core/llama_backend.py. The wheel is built once per
+# chosen and health-checked at run time by core/llm/backend.py. The wheel is built once per
 # version + flags and kept in ~/.cache/maestro/wheels (pip's own cache ignores CMAKE_ARGS, so a
 # wheel built elsewhere with -march=native could otherwise come back).
 #   usage: install.sh PYTHON VERSION        extra CMake flags (GPU): MAESTRO_LLAMA_CMAKE_ARGS="-DGGML_CUDA=on"

@@ -1,0 +1,1 @@
+"""Configuration and the machine: typed settings, folders, secrets, hardware, logs, the frozen bundle."""

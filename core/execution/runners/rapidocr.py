@@ -1,0 +1,75 @@
+"""optical-character-recognition with RapidOCR: PP-OCRv4 detection + recognition as ONNX models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.config import hardware
+from core.execution.runners.base import RunContext, RunnerError
+from core.execution.runners.draw import labelled_boxes
+from core.execution.runners.locate import folder_bytes, package_dir
+from core.execution.runners.media import load_image, save_png
+from core.models.pool import default_pool
+from core.results import TaskOutput
+
+TASKS = ("optical-character-recognition",)  # what this runner declares it can do (core.models.runtimes reads it)
+
+
+def reading_order(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Top-to-bottom, then left-to-right; lines whose centres are within half a line height share a row."""
+    def key(line: dict[str, Any]) -> tuple[float, float]:
+        ys = [p[1] for p in line["box"]]
+        xs = [p[0] for p in line["box"]]
+        return (sum(ys) / len(ys), min(xs))
+
+    rows: list[list[dict[str, Any]]] = []
+    for line in sorted(lines, key=key):
+        y, _ = key(line)
+        h = max(p[1] for p in line["box"]) - min(p[1] for p in line["box"])
+        if rows and abs(key(rows[-1][0])[0] - y) < h / 2:
+            rows[-1].append(line)
+        else:
+            rows.append([line])
+    return [line for row in rows for line in sorted(row, key=lambda ln: key(ln)[1])]
+
+
+class RapidOCRRunner:
+    runtime = "rapidocr"
+
+    def run(self, ctx: RunContext, inputs: dict[str, Any]) -> TaskOutput:
+        if ctx.task != "optical-character-recognition":
+            raise RunnerError(f"RapidOCR cannot do '{ctx.task}'")
+        image = load_image(inputs, "image")
+        lines, provider, loaded = self.read(ctx, image)
+        text = "\n".join(line["text"] for line in lines)
+        files = []
+        if lines:
+            marked = labelled_boxes(image, [{"box": ln["box"], "label": ""} for ln in lines])
+            files.append(save_png(ctx, marked))
+        return TaskOutput(text=text or "(no text found)", files=files,
+                          data={"lines": lines, "provider": provider, "model_loaded": loaded})
+
+    def read(self, ctx: RunContext, image: Any) -> tuple[list[dict[str, Any]], str, bool]:
+        """(text lines in reading order with boxes and scores, ORT provider, whether it loaded now)."""
+        folder = package_dir(ctx.model)
+        providers = hardware.ort_providers(hardware.run_preference(ctx.device, ctx.settings))
+        use_cuda = providers[0] == "CUDAExecutionProvider"
+        use_dml = providers[0] == "DmlExecutionProvider"
+
+        def load() -> Any:
+            from rapidocr_onnxruntime import RapidOCR
+
+            flags = {f"{part}_use_{ep}": on for part in ("det", "cls", "rec")
+                     for ep, on in (("cuda", use_cuda), ("dml", use_dml))}
+            return RapidOCR(**flags)
+
+        import numpy as np
+
+        bgr = np.ascontiguousarray(np.asarray(image)[:, :, ::-1])  # OpenCV-based pre-processing wants BGR
+        key = f"{self.runtime}:{ctx.model.id}:{providers[0]}"
+        with default_pool().use(key, load, folder_bytes(folder / "models") * 3) as lease:
+            ctx.progress(None, "reading text")
+            result, _ = lease.model(bgr)
+        lines = [{"text": text, "score": round(float(score), 4), "box": [[float(x), float(y)] for x, y in box]}
+                 for box, text, score in (result or [])]
+        return reading_order(lines), providers[0], lease.loaded

@@ -1,0 +1,1 @@
+"""Stage 1: a request (+ files, + earlier turns) becomes a Plan (decompose, then ground)."""

@@ -1,0 +1,272 @@
+"""Planner v3: the controller decomposes, a trained retriever grounds, every task type is planned.
+
+1. Decompose: the controller writes short plain-language steps with references to earlier steps
+   (core/planning/steps.py, under a GBNF grammar), after the fixed prefix (instructions, a few
+   core demos: its KV state is reused) and the train demos most similar to the request.
+2. Ground: each step gets a task type from core/planning/grounder.py (a linear head on MiniLM
+   vectors, trained on TaskBench's labelled train steps), under the modality constraints.
+3. Dependencies are the step references; arguments come from the references, the files and the
+   request (quoted text, questions, target languages).
+A step nothing in Maestro can do (make a video) is left out and named in `PlanOutcome.notes`.
+Whether a task's model is installed is not the planner's question: the selector answers it.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from core.config.paths import PROMPTS_DIR
+from core.llm.controllers import Controller, Message
+from core.plan import Plan, PlanError, Task, validate_plan
+from core.planning import steps as planner_steps
+from core.planning.demo_bank import DemoRetriever, load_demos
+from core.planning.grounder import Grounded, Step, StepGrounder, label_task
+from core.planning.planner import (
+    PlanOutcome,
+    _cache_dir,
+    _gbnf_capable,
+    _modality_of_file,
+    history_context,
+    media_files,
+    render_prompt,
+    user_message,
+)
+from core.tasks import TASKS
+
+STEP_BANK = PROMPTS_DIR / "demos_steps.jsonl"
+CORE_DEMOS = PROMPTS_DIR / "demos_steps_core.jsonl"
+RETRIEVED = 3
+MIN_DEMO_SIMILARITY = 0.5  # below it a TaskBench demo misleads a plain request ("Draw a lighthouse")
+DROP_REPEATS = True  # leave out a step grounded to the same task as the step it works on
+
+# a quote opens after a non-word character and closes before one ("I'd like 'Hello'" quotes Hello)
+_QUOTED = re.compile(r"(?<!\w)'([^\n]{2,}?)'(?!\w)|\"([^\"\n]{2,})\"|“([^”\n]{2,})”")
+_QUESTION = re.compile(r"[^.!?:'\"]*\?")
+_LANG = re.compile(r"\b(?:in|into|to)\s+(english|french|spanish|german|italian|portuguese|dutch|russian|"
+                   r"chinese|japanese|korean|arabic|hindi|turkish|polish|swedish|greek|catalan)\b", re.IGNORECASE)
+LANG_CODES = {"english": "en", "french": "fr", "spanish": "es", "german": "de", "italian": "it",
+              "portuguese": "pt", "dutch": "nl", "russian": "ru", "chinese": "zh", "japanese": "ja",
+              "korean": "ko", "arabic": "ar", "hindi": "hi", "turkish": "tr", "polish": "pl",
+              "swedish": "sv", "greek": "el", "catalan": "ca"}
+
+
+def quoted_texts(text: str) -> list[str]:
+    """Quoted spans of a request that are not file names, in order."""
+    out = []
+    for m in _QUOTED.finditer(text):
+        value = next(g for g in m.groups() if g)
+        if _modality_of_file(value.strip()) is None and not re.fullmatch(r"[\w\-]+\.\w{2,4}", value.strip()):
+            out.append(value.strip())
+    return out
+
+
+def last_result_text(history: list[dict[str, Any]]) -> str:
+    for turn in reversed(history):
+        for r in reversed(turn.get("results") or []):
+            text = str((r.get("output") or {}).get("text") or "")
+            if r.get("status") == "done" and text:
+                return text
+        if turn.get("answer"):
+            return str(turn["answer"])
+    return ""
+
+
+class ArgFiller:
+    """Literal arguments for one request: each quote is used once, in order of need."""
+
+    def __init__(self, request: str, files: dict[str, list[str]], history: list[dict[str, Any]]):
+        self.request = request
+        self.files = files
+        self.quotes = quoted_texts(request)
+        self.used_quotes: set[str] = set()
+        self.used_files: dict[str, int] = {}
+        self.follow_up = last_result_text(history) if history else ""
+
+    def _quote(self, step: str, question: bool = False) -> str | None:
+        for q in [*quoted_texts(step), *self.quotes]:
+            if q in self.used_quotes or question != q.rstrip().endswith("?"):
+                continue
+            self.used_quotes.add(q)
+            return q
+        return None
+
+    def file(self, modality: str, step: str) -> str | None:
+        have = self.files.get(modality) or []
+        named = [f for f in have if f in step]
+        if named:
+            return named[0]
+        if not have:
+            return None
+        k = self.used_files.get(modality, 0)
+        self.used_files[modality] = k + 1
+        return have[min(k, len(have) - 1)]
+
+    def text(self, name: str, step: str) -> str:
+        if name == "question":
+            q = self._quote(step, question=True)
+            if q:
+                return q
+            asked = _QUESTION.findall(self.request)
+            return asked[0].strip() if asked else step
+        if name in ("src_lang", "tgt_lang"):
+            m = _LANG.search(step) or _LANG.search(self.request)
+            return LANG_CODES[m.group(1).lower()] if m and name == "tgt_lang" else ""
+        q = self._quote(step)
+        if q:
+            return q
+        if self.follow_up:
+            return self.follow_up
+        return self.request
+
+
+def build_plan(steps: list[Step], grounded: list[Grounded], filler: ArgFiller,
+               drop_repeats: bool = False) -> tuple[Plan, list[str]]:
+    """Steps + their labels -> a Plan (ids 1..n, steps no task can do left out) and notes."""
+    notes: list[str] = []
+    stands_for: dict[int, list[int]] = {}  # step number -> the task ids its output comes from
+    tasks: list[Task] = []
+    outputs: dict[int, tuple[str, ...]] = {}
+    for k, (step, g) in enumerate(zip(steps, grounded, strict=True), 1):
+        refs = list(dict.fromkeys(t for r in step.refs for t in stands_for.get(r, [])))
+        name = label_task(g.label)
+        if drop_repeats and name is not None and any(
+                1 <= r < k and grounded[r - 1].label == g.label for r in step.refs):
+            notes.append(f"step {k} ({step.text}) redoes step {step.refs[0]}; merged into it")
+            stands_for[k] = refs
+            continue
+        if name is None:  # a left-out step: later references go to what it worked on
+            notes.append(f"step {k} ({step.text}) needs {g.label}, which Maestro cannot do; left out")
+            stands_for[k] = refs
+            continue
+        spec = TASKS[name]
+        args: dict[str, Any] = {}
+        free = list(dict.fromkeys(refs))
+        for a in spec.inputs:
+            src = next((r for r in free if a.modality in outputs[r]), None)
+            if src is not None:
+                args[a.name] = f"<resource>-{src}"
+                free.remove(src)
+            elif a.modality != "text":
+                f = filler.file(a.modality, step.text)
+                earlier = [t for t in reversed(tasks) if a.modality in outputs[t.id]]
+                if f is not None:
+                    args[a.name] = f
+                elif earlier:  # no reference written and no file: the latest output of that kind
+                    args[a.name] = f"<resource>-{earlier[0].id}"
+            elif a.name == "text" and name == "image-to-image":
+                if g.label == "image-editing":
+                    args["text"] = step.text
+            elif a.required or a.name == "tgt_lang":
+                value = filler.text(a.name, step.text)
+                if value:
+                    args[a.name] = value
+        missing = [a.name for a in spec.inputs if a.required and a.name not in args]
+        if missing:  # nothing can feed it: leaving it out beats a plan that cannot run
+            notes.append(f"step {k} ({step.text}) has no {', '.join(missing)} to work on; left out")
+            stands_for[k] = refs
+            continue
+        tid = len(tasks) + 1
+        dep = sorted({int(v.rsplit("-", 1)[1]) for v in args.values()
+                      if isinstance(v, str) and v.startswith("<resource>-")} | set(refs))
+        tasks.append(Task(tid, name, dep, args))
+        stands_for[k] = [tid]
+        outputs[tid] = spec.outputs
+    return Plan(tasks), notes
+
+
+class StepPlanner:
+    """Same interface as core.planning.planner.Planner (plan, warm, prefix, known_tasks, retriever)."""
+
+    fmt = "steps"
+
+    def __init__(self, controller: Controller, *, known_tasks: set[str] | None = None,
+                 bank_file: Path | None = None, demos_file: Path | None = None,
+                 retrieve: int = RETRIEVED, max_tokens: int = 200, grounder: StepGrounder | None = None):
+        self.controller = controller
+        self.known_tasks = set(known_tasks) if known_tasks is not None else set(TASKS)
+        self.retrieve = retrieve
+        self.max_tokens = max_tokens
+        allowed = {lab for lab in _all_labels() if (label_task(lab) or "") in self.known_tasks}
+        self.grounder = grounder or StepGrounder(allowed=allowed)
+        if self.grounder.allowed is None:
+            self.grounder.allowed = allowed
+        abilities = "; ".join(TASKS[n].description for n in TASKS if n in self.known_tasks)
+        self.system = render_prompt("plan_steps_system.txt", abilities=abilities)
+        self.demos = load_demos(demos_file or CORE_DEMOS)
+        bank = load_demos(bank_file or STEP_BANK) if retrieve > 0 else []
+        self.retriever = DemoRetriever(bank, cache_dir=_cache_dir())
+        self.grammar = planner_steps.grammar()
+        self.use_grammar = _gbnf_capable(controller)
+        self.drop_repeats = DROP_REPEATS
+
+    # -- prompt ---------------------------------------------------------------------------------
+    def _demo_turns(self, demos: list[dict[str, Any]]) -> list[Message]:
+        msgs: list[Message] = []
+        for d in demos:
+            steps = d["steps"]
+            msgs.append({"role": "user", "content": user_message(d["request"], d.get("files", []),
+                                                                  d.get("context", ""))})
+            msgs.append({"role": "assistant", "content": planner_steps.render_steps(steps)})
+        return msgs
+
+    def prefix(self) -> list[Message]:
+        return [{"role": "system", "content": self.system}, *self._demo_turns(self.demos)]
+
+    def messages(self, request: str, files: list[str], context: str,
+                 retrieved: list[dict[str, Any]]) -> list[Message]:
+        return [*self.prefix(), *self._demo_turns(retrieved),
+                {"role": "user", "content": user_message(request, files, context)}]
+
+    def warm(self) -> None:
+        if self.retrieve > 0:
+            self.retriever.warm()
+        self.grounder.warm()
+
+    # -- planning -------------------------------------------------------------------------------
+    def decompose(self, request: str, files: list[str], context: str, outcome: PlanOutcome,
+                  cancel: threading.Event | None) -> list[Step]:
+        retrieved = (self.retriever.top(request, self.retrieve, MIN_DEMO_SIMILARITY)
+                     if self.retrieve > 0 and not context else [])
+        outcome.demos = [d["request"] for d in [*self.demos, *retrieved]]
+        msgs = self.messages(request, files, context, retrieved)
+        self.controller.prime(self.prefix())
+        extra: dict[str, Any] = {"grammar": self.grammar} if self.use_grammar else {}
+        completion = self.controller.chat(msgs, max_tokens=self.max_tokens, temperature=0.0,
+                                          cancel=cancel, **extra)
+        outcome.prompt_tokens += completion.prompt_tokens
+        outcome.completion_tokens += completion.completion_tokens
+        outcome.llm_s += completion.seconds
+        decoded = getattr(self.controller, "last_decode", None)
+        outcome.prompt_evaluated += int(getattr(decoded, "prompt_evaluated", 0) or 0)
+        outcome.raw = completion.text
+        return planner_steps.parse(completion.text)
+
+    def plan(self, request: str, files: list[str] | tuple[str, ...] = (),
+             history: list[dict[str, Any]] | tuple = (), cancel: threading.Event | None = None) -> PlanOutcome:
+        t0 = time.monotonic()
+        names = [Path(f).name for f in files]
+        history = list(history)
+        context = history_context(history)
+        outcome = PlanOutcome(Plan())
+        steps = self.decompose(request, names, context, outcome, cancel)
+        media = media_files(names, request, context)
+        grounded = self.grounder.ground(steps, {m for m, fs in media.items() if fs})
+        plan, notes = build_plan(steps, grounded, ArgFiller(request, media, history), self.drop_repeats)
+        outcome.steps = [{"text": s.text, "refs": s.refs, "label": g.label, "score": round(g.score, 3)}
+                         for s, g in zip(steps, grounded, strict=True)]
+        outcome.notes = notes
+        try:
+            validate_plan(plan, self.known_tasks)
+            outcome.plan = plan
+        except PlanError as e:
+            outcome.error = "the planner could not make a valid plan: " + "; ".join(e.problems)
+        outcome.seconds = time.monotonic() - t0
+        return outcome
+
+
+def _all_labels() -> list[str]:
+    return [*TASKS, "image-editing"]

@@ -1,0 +1,1 @@
+"""Stage 4: the answer, from the structured results, citing each of them."""
