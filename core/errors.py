@@ -1,0 +1,1 @@
+"""One error tree for Maestro (filled in below)."""
