@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import os
 from pathlib import Path
 from typing import Any
@@ -29,10 +28,9 @@ from desktop.details import TaskDetails
 from desktop.engine_host import EngineHost
 from desktop.graph import TaskGraphView
 from desktop.jobs import Job
+from desktop.session import Session, SessionError
 from desktop.sidebar import Sidebar
 from desktop.state import TurnState
-
-TITLE_CHARS = 48
 
 
 class MainWindow(QMainWindow):
@@ -44,13 +42,8 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.resize(1360, 860)
 
-        self.conv_id = ""
-        self.turns: dict[str, TurnState] = {}
-        self.results: dict[str, Any] = {}  # turn id -> TurnResult object (this session's turns)
+        self.session = Session(store)  # the conversation and its turns; the window only shows them
         self.shown_turn = ""
-        self.running_turn = ""
-        self.running_conv = ""
-        self.rerun_keep: dict[int, Any] = {}  # re-run: states of the tasks that are not re-executed
         self.fetch: Job | None = None  # a model download started from a node or a card
         self.fetch_for: tuple[str, int, str] = ("", 0, "")  # (turn id, task id, model id) it is for
 
@@ -113,7 +106,7 @@ class MainWindow(QMainWindow):
         self.composer.stop_requested.connect(self.stop)
         self.sidebar.selected.connect(self.open_conversation)
         self.sidebar.new_requested.connect(self.new_conversation)
-        self.sidebar.deleted.connect(self._on_deleted)
+        self.sidebar.delete_requested.connect(self.delete_conversation)
         self.chat.turn_clicked.connect(self.show_turn)
         self.graph.node_clicked.connect(self._on_node_clicked)
         self.details.rerun_requested.connect(self.rerun)
@@ -135,6 +128,23 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(
                 f"{store.interrupted_on_open} turn(s) were running when Maestro last stopped; "
                 "they are marked interrupted.", 10000)
+
+    # The session's state, as the window's tests and benchmarks reach it.
+    @property
+    def turns(self) -> dict[str, TurnState]:
+        return self.session.turns
+
+    @property
+    def conv_id(self) -> str:
+        return self.session.conv_id
+
+    @conv_id.setter
+    def conv_id(self, conv_id: str) -> None:
+        self.session.conv_id = conv_id
+
+    @property
+    def running_turn(self) -> str:
+        return self.session.running_turn
 
     # ------------------------------------------------------------------ menus
     def _build_menus(self) -> None:
@@ -264,7 +274,7 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ conversations
     def new_conversation(self) -> None:
-        self.conv_id = ""
+        self.session.new_conversation()
         self.sidebar.list.clearSelection()
         self.sidebar.list.setCurrentItem(None)
         self.chat.clear()
@@ -275,41 +285,25 @@ class MainWindow(QMainWindow):
         if not conv_id:
             self.new_conversation()
             return
-        self.conv_id = conv_id
+        items, last_turn = self.session.open(conv_id)
         self.chat.clear()
-        stored = {t["id"]: t for t in self.store.turns(conv_id)}
-        answered = {m.turn_id for m in self.store.messages(conv_id) if m.role == "assistant" and m.turn_id}
-        last_turn = ""
-        for m in self.store.messages(conv_id):
-            if m.role == "system":
-                self.chat.add_message("assistant", f"_{m.content}_")
-                continue
-            bubble = self.chat.add_message(m.role, m.content, [Path(f) for f in m.files], m.turn_id)
-            turn = stored.get(m.turn_id or "")
-            if turn is None:
-                continue
-            if m.role == "assistant" and turn["result"]:
-                self.chat.add_result_files(bubble, turn["result"])
-                if m.turn_id not in self.turns or self.turns[m.turn_id].status not in ("planning", "running"):
-                    self.turns[m.turn_id] = TurnState.from_result(turn["result"], turn["status"])
-                last_turn = m.turn_id or last_turn
-            elif m.role == "user" and m.turn_id not in answered:
-                if m.turn_id == self.running_turn:  # still running in this session
-                    bubble = self.chat.add_message("assistant", self.turns[m.turn_id].answer, turn_id=m.turn_id)
-                    bubble.set_status("working…")
-                    last_turn = m.turn_id
-                elif turn["status"] == "interrupted":
-                    has_graph = bool(turn["result"])
-                    if has_graph:  # what finished before the stop is kept
-                        self.turns[m.turn_id] = TurnState.from_result(turn["result"], "interrupted")
-                        last_turn = m.turn_id or last_turn
-                    b = self.chat.add_message("assistant", "", turn_id=m.turn_id if has_graph else None)
-                    b.set_status("Interrupted: Maestro stopped while this request was running."
-                                 + (" Finished tasks are kept (click to see them)." if has_graph else ""))
+        for item in items:
+            bubble = self.chat.add_message(item.role, item.text, item.files or None, item.turn_id)
+            if item.result:
+                self.chat.add_result_files(bubble, item.result)
+            if item.status:
+                bubble.set_status(item.status)
         self.show_turn(last_turn)
 
-    def _on_deleted(self, conv_id: str) -> None:
-        if conv_id == self.conv_id:
+    def delete_conversation(self, conv_id: str) -> None:
+        """Delete a conversation (the sidebar asked); the next one opens when it was on screen."""
+        try:
+            was_open = self.session.delete_conversation(conv_id)
+        except SessionError as e:
+            self.statusBar().showMessage(str(e), 8000)
+            return
+        self.sidebar.reload()
+        if was_open:
             ids = self.sidebar.ids()
             if ids:
                 self.sidebar.select(ids[0])
@@ -321,26 +315,21 @@ class MainWindow(QMainWindow):
         if self.host.busy:
             self.composer.show_notice("A request is still running; stop it or wait for it to finish.")
             return
-        if not self.conv_id:
-            title = text if len(text) <= TITLE_CHARS else text[: TITLE_CHARS - 1].rstrip() + "…"
-            self.conv_id = self.store.new_conversation(title).id
-            self.sidebar.reload(select=self.conv_id)
-        history = self.store.history(self.conv_id)
-        turn_id = self.host.submit(self.conv_id, text, files, history)
-        self.store.begin_turn(self.conv_id, turn_id, text, files=files)
-        self.sidebar.reload(select=self.conv_id)
-        self.running_turn, self.running_conv = turn_id, self.conv_id
-        self.turns[turn_id] = TurnState(turn_id, text)
-        self.chat.add_message("user", text, files, turn_id)
-        bubble = self.chat.add_message("assistant", "", turn_id=turn_id)
-        bubble.set_status("waiting for the engine to load…" if self.host.state == "loading" else "planning…")
-        self.composer.set_busy(True)
-        self.show_turn(turn_id)
+        state = self.session.start_turn(text, files, self.host.submit)
+        self.sidebar.reload(select=self.session.conv_id)
+        self.chat.add_message("user", text, files, state.turn_id)
+        bubble = self.chat.add_message("assistant", "", turn_id=state.turn_id)
+        if state.status == "failed":  # the engine refused it while it was being sent
+            bubble.set_status(f"Failed: {state.error}")
+        else:
+            bubble.set_status("waiting for the engine to load…" if self.host.state == "loading" else "planning…")
+            self.composer.set_busy(True)
+        self.show_turn(state.turn_id)
 
     def stop(self) -> None:
         """Stop cancels the turn; a second Stop while it is still stopping kills the engine process."""
         if self.host.busy:
-            bubble = self._bubble(self.running_turn)
+            bubble = self._bubble(self.session.running_turn)
             if bubble is not None and bubble.status.text().startswith("stopping"):
                 self.kill_engine()
                 return
@@ -357,45 +346,27 @@ class MainWindow(QMainWindow):
         if self.host.busy:
             self.statusBar().showMessage("Wait for the running request to finish.", 6000)
             return
-        previous = self.results.get(turn_id)
-        if previous is None:
-            stored = self.store.turn(turn_id)
-            if not stored or not stored["result"]:
-                self.statusBar().showMessage("This turn has no stored result to re-run.", 6000)
-                return
-            previous = stored["result"]  # a TurnResult dict: the engine process rebuilds the TurnResult
-        state = self.turns[turn_id]
-        stale = {task_id}
-        for group in state.generations():
-            for tid in group:
-                if stale & set(state.tasks[tid].dep):
-                    stale.add(tid)
-        self.rerun_keep = {tid: copy.deepcopy(t) for tid, t in state.tasks.items() if tid not in stale}
-        for tid in stale:
-            state.tasks[tid].status, state.tasks[tid].result = "selecting", None
-        state.status, state.answer, state.response = "running", "", "waiting"
-        self.running_turn, self.running_conv = turn_id, self.conv_id
-        note = f"Re-running task #{task_id} with {model_id}"
-        self.store.add_message(self.conv_id, "system", note)
-        self.chat.add_message("assistant", f"_{note}…_")
-        self.chat.add_message("assistant", "", turn_id=turn_id).set_status("running…")
+        try:
+            job = self.session.rerun(turn_id, task_id, model_id)
+        except SessionError as e:
+            self.statusBar().showMessage(str(e), 6000)
+            return
+        if job.conv_id == self.session.conv_id:
+            self.chat.add_message("assistant", f"_{job.note}…_")
+            self.chat.add_message("assistant", "", turn_id=turn_id).set_status("running…")
         self.composer.set_busy(True)
         self.show_turn(turn_id)
-        self.host.rerun(self.conv_id, previous, task_id, model_id)
+        self.host.rerun(job.conv_id, job.previous, job.task_id, job.model)
 
     def _on_event(self, event: ev.Event) -> None:
         if isinstance(event, ev.DownloadProgress):
             self._show_download(event)
             self._download_on_node(event)
             return
-        state = self.turns.get(event.turn_id)
-        if state is None:
+        folded = self.session.apply(event)
+        if folded is None:
             return
-        changed = state.apply(event)
-        if isinstance(event, ev.PlanReady) and self.rerun_keep and event.turn_id == self.running_turn:
-            state.tasks.update(self.rerun_keep)  # kept tasks are not re-run: keep showing their results
-        if isinstance(event, (ev.PlanReady, ev.TaskFinished)) and not self.rerun_keep:
-            self.store.save_partial(event.turn_id, state.partial())
+        state, changed = folded
         bubble = self._bubble(event.turn_id)
         if bubble is not None:
             if isinstance(event, ev.PlanReady):
@@ -466,20 +437,9 @@ class MainWindow(QMainWindow):
 
     def _download_on_node(self, e: ev.DownloadProgress) -> None:
         """Show a model download on the node of the task that waits for that model."""
-        fetching_turn, fetching_task, fetching_model = self.fetch_for if self.fetch and self.fetch.running else \
-            ("", 0, "")
-        state = self.turns.get(fetching_turn if e.model == fetching_model else self.running_turn)
-        if state is None:
-            return
-        changed = set()
-        for t in state.tasks.values():
-            if (t.model == e.model and t.status in ("pending", "running")) or (t.id == fetching_task and t.downloading):
-                t.status = "running"
-                t.fraction = e.done_bytes / e.total_bytes if e.total_bytes and not e.finished else None
-                t.message = "download failed" if e.error else (
-                    "model downloaded" if e.finished else f"downloading {e.filename}")
-                changed.add(t.id)
-        if changed and state.turn_id == self.shown_turn:
+        fetching = self.fetch_for if self.fetch and self.fetch.running else ("", 0, "")
+        turn_id, changed = self.session.fold_download(e, fetching)
+        if changed and turn_id == self.shown_turn:
             self.graph.refresh(changed)
 
     def _show_download(self, e: ev.DownloadProgress) -> None:
@@ -496,10 +456,9 @@ class MainWindow(QMainWindow):
                                          f" ({e.speed_bps / mb:.1f} MB/s{eta})", 5000)
 
     def _on_tokens(self, turn_id: str, text: str) -> None:
-        state = self.turns.get(turn_id)
-        if state is None:
+        changed = self.session.add_tokens(turn_id, text)
+        if changed is None:
             return
-        changed = state.apply(ev.ResponseToken(turn_id=turn_id, text=text))
         bubble = self._bubble(turn_id)
         if bubble is not None:
             bubble.set_status("")
@@ -508,24 +467,9 @@ class MainWindow(QMainWindow):
             self.graph.refresh(changed)
 
     def _on_turn_done(self, conv_id: str, result: Any) -> None:
-        data = result.to_dict() if hasattr(result, "to_dict") else dict(result)
-        turn_id = str(data.get("turn_id") or "")
-        streamed = self.turns[turn_id].answer if turn_id in self.turns else ""
-        if not data.get("answer") and streamed.strip():
-            # Stopped while the answer was streaming: keep what was already written.
-            data["answer"] = streamed.rstrip() + " …"
-        self.results[turn_id] = result
-        self.store.finish_turn(conv_id, data)
-        if data.get("files"):
-            self.store.set_request_files(turn_id, data["files"])
-        final = TurnState.from_result(data)
-        live = self.turns.get(turn_id)
-        if not final.tasks and live is not None and live.tasks:
-            # The result carries no plan (stopped early): finish what the events showed instead.
-            live._finish(final.status, final.answer, final.error, final.timings)
-            final = live
-        self.turns[turn_id] = final
-        self._finish_ui(turn_id, conv_id)
+        final, data = self.session.finish_turn(conv_id, result)
+        turn_id = final.turn_id
+        self._finish_ui()
         bubble = self._bubble(turn_id)
         if bubble is not None:
             answer = data.get("answer") or ""
@@ -542,16 +486,11 @@ class MainWindow(QMainWindow):
             self.show_turn(turn_id)
 
     def _on_turn_failed(self, conv_id: str, turn_id: str, message: str) -> None:
-        turn_id = turn_id or self.running_turn
-        state = self.turns.get(turn_id)
-        # Keep what the events already delivered (the plan, finished results, the answer so far).
-        data = state.partial() if state is not None else {"turn_id": turn_id, "request": "", "results": []}
-        data.update(status="failed", error=message)
-        if turn_id:
-            self.store.finish_turn(conv_id, data)
-            if state is not None:
-                state._finish("failed", state.answer, message, {})
-        self._finish_ui(turn_id, conv_id)
+        turn_id = turn_id or self.session.running_turn
+        self.session.fail_turn(conv_id, turn_id, message)
+        if self.session.starting:
+            return  # refused while being sent: send() shows it
+        self._finish_ui()
         bubble = self._bubble(turn_id) if turn_id else None
         if bubble is not None:
             bubble.set_status(f"Failed: {message}")
@@ -560,8 +499,7 @@ class MainWindow(QMainWindow):
         if turn_id == self.shown_turn:
             self.graph.refresh()
 
-    def _finish_ui(self, turn_id: str, conv_id: str) -> None:
-        self.running_turn, self.running_conv, self.rerun_keep = "", "", {}
+    def _finish_ui(self) -> None:
         self.composer.set_busy(False)
         self.sidebar.reload()
 

@@ -25,7 +25,7 @@ from core.engine.store import Store, StoreError
 class Sidebar(QWidget):
     selected = Signal(str)  # conversation id ("" = none left)
     new_requested = Signal()
-    deleted = Signal(str)
+    delete_requested = Signal(str)  # the window's session deletes it (it knows whether a turn runs there)
 
     def __init__(self, store: Store, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -95,9 +95,7 @@ class Sidebar(QWidget):
         self.reload()
 
     def delete(self, conv_id: str) -> None:
-        self.store.delete_conversation(conv_id)
-        self.reload()
-        self.deleted.emit(conv_id)
+        self.delete_requested.emit(conv_id)
 
     def ask_rename(self, conv_id: str) -> None:
         try:

@@ -110,10 +110,14 @@ class TurnState:
             self.response = "running"
             return {RESPONSE_ID} if changed else set()
         if isinstance(event, ev.TurnFinished):
-            return self._finish(event.status, event.answer, event.error, event.timings)
+            return self.finish(event.status, event.answer, event.error, event.timings)
         return set()
 
-    def _finish(self, status: str, answer: str, error: str | None, timings: dict[str, float]) -> set[int]:
+    def finish(self, status: str, answer: str = "", error: str | None = None,
+               timings: dict[str, float] | None = None) -> set[int]:
+        """End the turn with `status` (done | failed | cancelled | interrupted): a task that never
+        finished is cancelled (on Stop) or skipped; `answer` replaces the streamed one when given.
+        Returns the ids of the nodes whose drawing changed."""
         self.status = status
         self.answer = answer or self.answer
         self.error = error
@@ -192,7 +196,7 @@ class TurnState:
             except (TypeError, ValueError):
                 continue
             state._set_result(t, r, str(r.get("status") or "done"))
-        state._finish(status or str(result.get("status") or "done"), str(result.get("answer") or ""),
+        state.finish(status or str(result.get("status") or "done"), str(result.get("answer") or ""),
                       result.get("error"), result.get("timings") or {})
         return state
 

@@ -338,9 +338,27 @@ def test_settings_dialog_validates_and_saves(qtbot, tmp_path):
     assert dialog2.result() != dialog2.DialogCode.Accepted
 
 
+def _plain(html: str) -> str:
+    import re
+
+    return re.sub(r"<[^>]+>", "", html)
+
+
 def test_memory_and_startup_status_visible(window):
-    assert window.memory_label.text().startswith("memory in use:")
-    assert "Loading" in window.engine_label.text() or "Ready" in window.engine_label.text()
+    import re
+
+    memory = re.fullmatch(r"memory in use: (\d+\.\d\d) GB of (\d+) GB", window.memory_label.text())
+    assert memory, window.memory_label.text()
+    assert 0 < float(memory[1]) < float(memory[2])
+    # create_window does not start the engine: the status bar says it is loading, in orange.
+    assert window.host.state == "idle"
+    assert _plain(window.engine_label.text()) == "● Loading the controller model…"
+    assert "#e65100" in window.engine_label.text()
+    window.host.status_changed.emit("ready", "Ready")
+    assert _plain(window.engine_label.text()) == "● Ready" and "#2e7d32" in window.engine_label.text()
+    window.host.status_changed.emit("error", "The engine could not start: no model.gguf")
+    assert _plain(window.engine_label.text()) == "● The engine could not start: no model.gguf"
+    assert "#b71c1c" in window.engine_label.text()
 
 
 def test_window_module_imports_no_heavy_libraries():
@@ -457,7 +475,7 @@ def test_switching_conversations_while_a_turn_runs(window, qtbot):
     window.sidebar.select(a.id)
     turn_id = "run-a"
     store.begin_turn(a.id, turn_id, "summarise the report")
-    window.running_turn, window.running_conv = turn_id, a.id
+    window.session.running_turn, window.session.running_conv = turn_id, a.id
     window.turns[turn_id] = TurnState(turn_id, "summarise the report")
     window.open_conversation(a.id)
     bus = window.host.bus
@@ -507,7 +525,7 @@ def test_engine_that_cannot_start_is_reported_and_turns_fail_cleanly(qtbot, tmp_
 def test_download_progress_of_a_turn_shows_in_the_status_bar(window, qtbot):
     turn_id = "dl1"
     window.turns[turn_id] = TurnState(turn_id, "detect objects")
-    window.running_turn = turn_id
+    window.session.running_turn = turn_id
     window.show_turn(turn_id)
     _emit_from_thread(window.host.bus, [
         ev.PlanReady(turn_id, {"tasks": [{"id": 1, "task": "object-detection", "dep": [], "args": {"image": "a.png"}}]}),

@@ -78,7 +78,40 @@ def test_packaged_catalog_models_are_listed_per_task(dialog):
     assert rows and all("automatic-speech-recognition" in t for t in all_tasks)
     whisper = next(r for r in rows if r[0] == "Systran/faster-whisper-tiny.en")
     assert whisper[2] == "faster-whisper" and whisper[3] == "mit"
-    # The packaged model is installed in this temp cache only if a pack put it there; the status says which.
-    assert whisper[5] in ("installed (packaged)", "not installed (packaged)")
+    # The dialog's models cache is the hub_server fixture's empty temp folder: nothing is installed there.
+    assert whisper[5] == "not installed (packaged)"
     dialog.start_download("local:vader")
     assert "not a Hub download" in dialog.progress_label.text()
+
+
+def _whisper_status(dialog) -> str:
+    dialog.reload()
+    dialog.task_filter.setCurrentText("automatic-speech-recognition")
+    row = next(i for i in range(dialog.table.rowCount())
+               if dialog.table.item(i, 0).text() == "Systran/faster-whisper-tiny.en")
+    return dialog.table.item(row, 5).text()
+
+
+def test_packaged_model_status_follows_the_cache(dialog):
+    """The status column reads the models cache: installed once every file of the model is in its
+    snapshot (as a pack or a Hub download leaves it), not installed while one is missing."""
+    from core.models import catalog
+    from core.models import layout as hf_layout
+
+    entry = catalog.get("Systran/faster-whisper-tiny.en")
+    assert entry is not None and entry.pack and entry.files
+    repo = hf_layout.repo_dir(entry.id)
+    commit = "0" * 40
+    hf_layout.write_ref(entry.id, "main", commit)
+
+    def place(name: str) -> None:
+        blob = repo / "blobs" / f"blob-{name.replace('/', '-')}"
+        blob.parent.mkdir(parents=True, exist_ok=True)
+        blob.write_bytes(b"weights of " + name.encode())
+        hf_layout.link_snapshot_file(blob, repo / "snapshots" / commit / name)
+
+    for name in entry.files[:-1]:
+        place(name)
+    assert _whisper_status(dialog) == "not installed (packaged)"  # one file is still missing
+    place(entry.files[-1])
+    assert _whisper_status(dialog) == "installed (packaged)"
