@@ -61,7 +61,7 @@ def _check_request(request: str) -> str | None:
 
 def _engine(args: argparse.Namespace, bus=None):
     from core.engine.pipeline import Engine
-    from core.llm.controllers import ControllerError
+    from core.errors import ControllerError
 
     engine = Engine(_settings(args), bus)
     try:

@@ -104,8 +104,8 @@ def _files_for(model_id: str) -> list[str] | None:
 
 
 def cmd_get(args: argparse.Namespace) -> int:
+    from core.errors import DownloadError
     from core.models import hub
-    from core.models.downloads import DownloadError
 
     files = ["*"] if args.all else (args.files or _files_for(args.id))
     try:
@@ -185,8 +185,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
+    from core.errors import OfflineError
     from core.models import catalog
-    from core.models.downloads import OfflineError
 
     failed: list[str] = []
 

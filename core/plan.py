@@ -11,18 +11,11 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from core.errors import PlanError, PlanProblem
 from core.tasks import TASKS, canonical_task
 
 # `<resource>-3`, and HuggingGPT's `<GENERATED>-3`, both mean "the output of task 3".
 RESOURCE_RE = re.compile(r"<(?:resource|generated|node)>-(\d+)", re.IGNORECASE)
-
-
-class PlanError(ValueError):
-    """A plan that cannot run. `problems` lists each rule broken, one sentence each."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("; ".join(problems))
 
 
 @dataclass
@@ -68,7 +61,7 @@ class Plan:
             ready = [t for t in remaining.values() if all(d in done for d in t.dep)]
             if not ready:
                 ids = ", ".join(str(i) for i in sorted(remaining))
-                raise PlanError([f"tasks {ids} depend on each other in a cycle"])
+                raise PlanError([PlanProblem("cycle", f"tasks {ids} depend on each other in a cycle")])
             ready.sort(key=lambda t: t.id)
             groups.append(ready)
             for t in ready:
@@ -170,79 +163,76 @@ def producer_modalities(task_name: str) -> tuple[str, ...]:
     return spec.outputs if spec else ()
 
 
-def validate_plan(plan: Plan, known_tasks: set[str] | None = None) -> None:
-    """Raise PlanError listing every rule the plan breaks; return None if it can run.
+def plan_problems(plan: Plan, known_tasks: set[str] | None = None) -> list[PlanProblem]:
+    """Every rule the plan breaks, each with its code and task; [] when it can run.
 
-    `known_tasks` restricts tasks to those with a runner (default: every task in TASKS)."""
+    The one set of plan rules: the planner refuses a plan with any problem (validate_plan); the
+    executor fails just the tasks that have one (plans also come from re-runs and stored turns)
+    and skips their dependents. `known_tasks` defaults to every task in TASKS."""
     known = set(TASKS) if known_tasks is None else known_tasks
-    problems: list[str] = []
+    problems: list[PlanProblem] = []
     ids = [t.id for t in plan.tasks]
-    dupes = sorted({i for i in ids if ids.count(i) > 1})
-    if dupes:
-        problems.append(f"task ids must be unique; repeated: {', '.join(map(str, dupes))}")
     by_id = plan.by_id()
+    bad: set[int] = set()
+
+    def add(code: str, tid: int, message: str) -> None:
+        problems.append(PlanProblem(code, message, tid))
+        bad.add(tid)
+
     for t in plan.tasks:
+        if ids.count(t.id) > 1:
+            add("duplicate_id", t.id, f"task id {t.id} is used by more than one task")
+            continue
         if t.task not in known:
-            problems.append(f"task {t.id}: unknown task '{t.task}'")
+            add("unknown_task", t.id, f"unknown task '{t.task}'")
             continue
         spec = TASKS[t.task]
         for d in t.dep:
-            if d not in by_id:
-                problems.append(f"task {t.id}: dep {d} is not a task in the plan")
-            elif d == t.id:
-                problems.append(f"task {t.id} depends on itself")
+            if d == t.id:
+                add("self_dep", t.id, "depends on itself")
+            elif d not in by_id:
+                add("missing_dep", t.id, f"depends on {d}, which is not another task in the plan")
         for a in spec.inputs:
             if a.required and a.name not in t.args:
-                problems.append(f"task {t.id} ({t.task}): missing arg '{a.name}'")
+                add("missing_arg", t.id, f"({t.task}) missing arg '{a.name}'")
         for name, value in t.args.items():
             arg = spec.arg(name)
             if arg is None:
                 allowed = ", ".join(a.name for a in spec.inputs)
-                problems.append(f"task {t.id} ({t.task}): unknown arg '{name}' (allowed: {allowed})")
+                add("unknown_arg", t.id, f"({t.task}) unknown arg '{name}' (allowed: {allowed})")
                 continue
             if not isinstance(value, (str, int, float, list)) or isinstance(value, bool):
-                problems.append(f"task {t.id}: arg '{name}' must be a string")
+                add("arg_type", t.id, f"arg '{name}' must be text, got {type(value).__name__}")
                 continue
             for ref in Task(t.id, t.task, t.dep, {name: value}).references():
                 if ref not in by_id:
-                    problems.append(f"task {t.id}: arg '{name}' names <resource>-{ref}, "
-                                    "which is not a task in the plan")
+                    add("dangling_ref", t.id, f"arg '{name}' uses <resource>-{ref}, which is not a task in the plan")
                 elif ref not in t.dep:
-                    problems.append(f"task {t.id}: arg '{name}' uses <resource>-{ref} "
-                                    f"but {ref} is not in its dep")
+                    add("ref_not_in_dep", t.id, f"arg '{name}' uses <resource>-{ref}, which is not among "
+                                                f"its dependencies {t.dep}")
                 else:
                     made = producer_modalities(by_id[ref].task)
                     if made and arg.modality not in made:
-                        problems.append(
-                            f"task {t.id}: arg '{name}' needs {arg.modality} but task {ref} "
-                            f"({by_id[ref].task}) outputs {'/'.join(made)}")
-    if not problems:
-        try:
-            plan.generations()
-        except PlanError as e:
-            problems.extend(e.problems)
+                        add("modality", t.id, f"arg '{name}' needs {arg.modality}, but task {ref} "
+                                              f"({by_id[ref].task}) outputs {'/'.join(made)}")
+    # What cannot be ordered once the tasks with a problem count as settled is in (or behind) a cycle.
+    done: set[int] = set()
+    remaining = {t.id: t for t in plan.tasks if t.id not in bad}
+    while True:
+        ready = [i for i, t in remaining.items() if all(d in done or d in bad for d in t.dep)]
+        if not ready:
+            break
+        for i in ready:
+            done.add(i)
+            del remaining[i]
+    cycle = ", ".join(map(str, sorted(remaining)))
+    for i in sorted(remaining):
+        problems.append(PlanProblem("cycle", f"tasks {cycle} depend on each other in a cycle", i))
+    return problems
+
+
+def validate_plan(plan: Plan, known_tasks: set[str] | None = None) -> None:
+    """Raise PlanError listing every rule the plan breaks (plan_problems); None if it can run."""
+    problems = plan_problems(plan, known_tasks)
     if problems:
         raise PlanError(problems)
-
-
-def plan_json_schema(task_names: list[str]) -> dict[str, Any]:
-    """JSON schema of a plan with the task name an enum; the planner turns it into a grammar."""
-    return {
-        "type": "object",
-        "properties": {
-            "tasks": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "id": {"type": "integer"},
-                        "task": {"type": "string", "enum": sorted(task_names)},
-                        "dep": {"type": "array", "items": {"type": "integer"}},
-                        "args": {"type": "object", "additionalProperties": {"type": "string"}},
-                    },
-                    "required": ["id", "task", "dep", "args"],
-                },
-            }
-        },
-        "required": ["tasks"],
-    }

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from core.execution.runners.base import RunContext, RunnerError
+from core.errors import RunnerError
+from core.execution.runners.base import RunContext
 from core.execution.runners.locate import model_dir
 from core.models.catalog import ModelEntry
 

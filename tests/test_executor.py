@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from core.config.paths import new_session_dir
+from core.errors import RunnerError
 from core.events import EventBus
 from core.execution.executor import Assignment, Executor
-from core.execution.runners.base import RunnerError
 from core.models.catalog import ModelEntry
 from core.plan import parse_plan
 from core.results import Artifact, TaskOutput

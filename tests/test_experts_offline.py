@@ -10,8 +10,8 @@ from dataclasses import replace
 import pytest
 
 from core.config.settings import Settings
+from core.errors import RunnerError
 from core.execution.runners import get_runner
-from core.execution.runners.base import RunnerError
 from core.plan import Task
 from tests.runner_support import make_ctx
 

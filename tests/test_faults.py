@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 
 from core.config.paths import new_session_dir
+from core.errors import DownloadError, RunnerError
 from core.execution.executor import Assignment, Executor
-from core.execution.runners.base import RunContext, RunnerError, write_atomic
+from core.execution.runners.base import RunContext, write_atomic
 from core.models import catalog, downloads
 from core.models import pool as pool_module
-from core.models.downloads import DownloadError
 from core.models.pool import ModelPool
 from core.plan import parse_plan
 from tests.hubserver import HubServer, point_hub_at, use_temp_models_cache

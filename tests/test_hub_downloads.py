@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import DownloadCancelled, DownloadError, OfflineError
 from core.models import downloads, hub
-from core.models.downloads import DownloadCancelled, DownloadError, OfflineError
 from tests import hubserver
 from tests.hubserver import HubServer, point_hub_at
 

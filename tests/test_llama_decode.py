@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from core.config.settings import Settings
-from core.llm.controllers import GenerationCancelled
+from core.errors import Cancelled
 from core.planning.step_planner import StepPlanner
 
 pytestmark = pytest.mark.slow
@@ -62,7 +62,7 @@ def test_cancel_stops_and_the_cache_stays_usable(planner):
     c = planner.controller
     stop = threading.Event()
     stop.set()
-    with pytest.raises(GenerationCancelled):
+    with pytest.raises(Cancelled):
         c.chat([{"role": "user", "content": "Count to fifty."}], max_tokens=64, temperature=0.0,
                grammar='root ::= [0-9 ]+', cancel=stop)
     outcome = planner.plan("Transcribe this recording and then summarize it", ["meeting.wav"])

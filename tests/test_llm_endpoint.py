@@ -13,12 +13,8 @@ import urllib.request
 
 import pytest
 
-from core.llm.controllers import (
-    ControllerError,
-    GenerationCancelled,
-    OpenAICompatController,
-    controller_model_path,
-)
+from core.errors import Cancelled, ControllerError
+from core.llm.controllers import OpenAICompatController, controller_model_path
 from core.planning.step_planner import StepPlanner
 
 pytestmark = pytest.mark.slow
@@ -96,7 +92,7 @@ def test_cancel_stops_streaming(server):
         if len(seen) == 3:
             cancel.set()
 
-    with pytest.raises(GenerationCancelled):
+    with pytest.raises(Cancelled):
         c.chat([{"role": "user", "content": "Count from 1 to 200."}], max_tokens=400,
                cancel=cancel, on_token=on_token)
     assert len(seen) < 10

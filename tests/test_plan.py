@@ -2,13 +2,20 @@
 
 import pytest
 
-from core.plan import PlanError, parse_plan, validate_plan
+from core.errors import PLAN_PROBLEM_CODES, PlanError, PlanProblem
+from core.plan import parse_plan, validate_plan
 
 
-def problems_of(raw) -> list[str]:
+def problems_of(raw) -> list[PlanProblem]:
     with pytest.raises(PlanError) as exc:
         validate_plan(parse_plan(raw))
+    assert exc.value.code == "invalid_plan"
     return exc.value.problems
+
+
+def codes_of(raw) -> list[tuple[str, int | None]]:
+    """(code, task id) of each problem: what code acts on, not the sentence."""
+    return [(p.code, p.task_id) for p in problems_of(raw)]
 
 
 def test_valid_chain_passes_and_orders():
@@ -35,14 +42,15 @@ def test_task_name_spellings_are_normalised():
 
 
 def test_duplicate_ids():
-    assert any("unique" in p for p in problems_of([
+    assert codes_of([
         {"id": 1, "task": "summarization", "dep": [], "args": {"text": "a"}},
-        {"id": 1, "task": "summarization", "dep": [], "args": {"text": "b"}}]))
+        {"id": 1, "task": "summarization", "dep": [], "args": {"text": "b"}}]) == [("duplicate_id", 1)] * 2
 
 
 def test_unknown_task():
-    assert problems_of([{"id": 1, "task": "make-coffee", "dep": [], "args": {}}]) == [
-        "task 1: unknown task 'make-coffee'"]
+    found = problems_of([{"id": 1, "task": "make-coffee", "dep": [], "args": {}}])
+    assert [(p.code, p.task_id) for p in found] == [("unknown_task", 1)]
+    assert str(found[0]) == "task 1: unknown task 'make-coffee'"
 
 
 def test_unknown_task_relative_to_installed_runners():
@@ -52,37 +60,40 @@ def test_unknown_task_relative_to_installed_runners():
 
 
 def test_missing_dep_task():
-    assert any("dep 7 is not a task" in p for p in problems_of([
-        {"id": 1, "task": "summarization", "dep": [7], "args": {"text": "a"}}]))
+    found = problems_of([{"id": 1, "task": "summarization", "dep": [7], "args": {"text": "a"}}])
+    assert [(p.code, p.task_id) for p in found] == [("missing_dep", 1)]
+    assert "depends on 7, which is not another task" in found[0].message
 
 
 def test_dangling_resource():
-    assert any("<resource>-5, which is not a task" in p for p in problems_of([
-        {"id": 1, "task": "summarization", "dep": [], "args": {"text": "<resource>-5"}}]))
+    found = problems_of([{"id": 1, "task": "summarization", "dep": [], "args": {"text": "<resource>-5"}}])
+    assert [(p.code, p.task_id) for p in found] == [("dangling_ref", 1)]
+    assert "<resource>-5, which is not a task" in found[0].message
 
 
 def test_resource_not_in_dep():
-    assert any("not in its dep" in p for p in problems_of([
+    assert codes_of([
         {"id": 1, "task": "summarization", "dep": [], "args": {"text": "hello"}},
-        {"id": 2, "task": "translation", "dep": [], "args": {"text": "<resource>-1"}}]))
+        {"id": 2, "task": "translation", "dep": [], "args": {"text": "<resource>-1"}}]) == [("ref_not_in_dep", 2)]
 
 
 def test_cycle():
-    assert any("cycle" in p for p in problems_of([
+    assert codes_of([
         {"id": 1, "task": "summarization", "dep": [2], "args": {"text": "<resource>-2"}},
-        {"id": 2, "task": "translation", "dep": [1], "args": {"text": "<resource>-1"}}]))
+        {"id": 2, "task": "translation", "dep": [1], "args": {"text": "<resource>-1"}},
+        {"id": 3, "task": "summarization", "dep": [], "args": {"text": "fine"}}]) == [("cycle", 1), ("cycle", 2)]
 
 
 def test_self_dependency():
-    assert any("depends on itself" in p for p in problems_of([
-        {"id": 1, "task": "summarization", "dep": [1], "args": {"text": "x"}}]))
+    assert codes_of([{"id": 1, "task": "summarization", "dep": [1], "args": {"text": "x"}}]) == [("self_dep", 1)]
 
 
 def test_modality_mismatch():
     found = problems_of([
         {"id": 1, "task": "automatic-speech-recognition", "dep": [], "args": {"audio": "a.wav"}},
         {"id": 2, "task": "image-classification", "dep": [1], "args": {"image": "<resource>-1"}}])
-    assert any("needs image but task 1 (automatic-speech-recognition) outputs text" in p for p in found)
+    assert [(p.code, p.task_id) for p in found] == [("modality", 2)]
+    assert "needs image, but task 1 (automatic-speech-recognition) outputs text" in found[0].message
 
 
 def test_detection_image_output_feeds_an_image_arg():
@@ -93,14 +104,15 @@ def test_detection_image_output_feeds_an_image_arg():
 
 def test_missing_and_unknown_args():
     found = problems_of([{"id": 1, "task": "question-answering", "dep": [], "args": {"txt": "x"}}])
-    assert "task 1 (question-answering): missing arg 'text'" in found
-    assert "task 1 (question-answering): missing arg 'question'" in found
-    assert any("unknown arg 'txt'" in p for p in found)
+    assert [p.code for p in found] == ["missing_arg", "missing_arg", "unknown_arg"]
+    assert "task 1: (question-answering) missing arg 'text'" in map(str, found)
+    assert "task 1: (question-answering) missing arg 'question'" in map(str, found)
+    assert "unknown arg 'txt'" in found[2].message
 
 
 def test_wrong_arg_type():
-    assert any("must be a string" in p for p in problems_of([
-        {"id": 1, "task": "summarization", "dep": [], "args": {"text": {"nested": 1}}}]))
+    assert codes_of([{"id": 1, "task": "summarization", "dep": [], "args": {"text": {"nested": 1}}}]) == [
+        ("arg_type", 1)]
 
 
 @pytest.mark.parametrize("raw, fragment", [
@@ -125,3 +137,22 @@ def test_generations_group_independent_tasks():
         {"id": 2, "task": "optical-character-recognition", "dep": [], "args": {"image": "p.png"}},
         {"id": 3, "task": "text-to-speech", "dep": [1, 2], "args": {"text": "<resource>-1 <resource>-2"}}])
     assert [[t.id for t in g] for g in plan.generations()] == [[1, 2], [3]]
+
+
+def test_every_problem_code_is_documented():
+    """A code the planner or the UI acts on must be in the table (a typo would never match)."""
+    raws = [
+        [{"id": 1, "task": "summarization", "dep": [], "args": {"text": "a"}}] * 2,
+        [{"id": 1, "task": "make-coffee", "dep": [7], "args": {}}],
+        [{"id": 1, "task": "question-answering", "dep": [1, 9], "args": {"txt": {}, "question": "<resource>-4"}}],
+    ]
+    seen = {p.code for raw in raws for p in problems_of(raw)}
+    assert seen <= set(PLAN_PROBLEM_CODES)
+    assert {"duplicate_id", "unknown_task", "self_dep", "missing_dep", "missing_arg", "unknown_arg",
+            "dangling_ref"} <= seen
+
+
+def test_shape_errors_carry_the_unparsable_code():
+    with pytest.raises(PlanError) as exc:
+        parse_plan("not json at all")
+    assert exc.value.codes == ["unparsable"]

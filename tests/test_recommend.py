@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from core.models.downloads import DownloadError
+from core.errors import DownloadError
 from core.selection import recommend
 from core.selection.recommend import GB, Machine, choice
 from core.selection.recommend import recommend as pick

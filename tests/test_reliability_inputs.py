@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from core.execution.runners.base import RunnerError
+from core.errors import RunnerError
 from core.execution.runners.media import load_audio, load_image
 
 

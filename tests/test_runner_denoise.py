@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from core.errors import RunnerError
 from core.execution.runners import get_runner
-from core.execution.runners.base import RunnerError
 from core.execution.runners.media import load_audio
 from core.models import catalog
 from tests.runner_support import make_ctx, speak

@@ -9,8 +9,8 @@ import threading
 
 import pytest
 
+from core.errors import Cancelled, RunnerError
 from core.execution.runners import get_runner
-from core.execution.runners.base import Cancelled, RunnerError
 from core.models import hub
 from core.models.catalog import ModelEntry
 from tests.hubserver import hub_server  # noqa: F401 - fixture

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from core.errors import RunnerError
 from core.execution.runners import get_runner
-from core.execution.runners.base import RunnerError
 from core.models import known_models
 from tests.runner_support import ensure_packaged, make_ctx
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from core.errors import RunnerError
 from core.execution.runners import get_runner
-from core.execution.runners.base import RunnerError
 from core.execution.runners.hed import build_hed, scribble
 from core.models import hub
 from core.models.catalog import ModelEntry

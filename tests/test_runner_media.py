@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.execution.runners.base import RunnerError
+from core.errors import RunnerError
 from core.execution.runners.media import load_audio, load_image, text_arg
 
 

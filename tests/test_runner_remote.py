@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from core.errors import RunnerError
 from core.execution.runners import get_runner
-from core.execution.runners.base import RunnerError
 from core.execution.runners.remote import remote_entry
 from core.models import known_models
 from tests.inference_server import inference_server  # noqa: F401 - fixture

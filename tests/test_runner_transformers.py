@@ -11,8 +11,8 @@ import json
 
 import pytest
 
+from core.errors import RunnerError
 from core.execution.runners import get_runner
-from core.execution.runners.base import RunnerError
 from core.models import hub
 from core.models.catalog import ModelEntry
 from core.models.pool import default_pool

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from core.errors import RunnerError
 from core.execution.runners import get_runner
-from core.execution.runners.base import RunnerError
 from core.models import known_models
 from core.models.pool import default_pool
 from tests.runner_support import ensure_packaged, make_ctx, speak

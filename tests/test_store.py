@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from core.config.paths import new_session_dir
-from core.engine.store import SCHEMA_VERSION, Store, StoreError
+from core.engine.store import SCHEMA_VERSION, Store
+from core.errors import StoreError
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import logging
 
+from core.errors import SecretsError
+
 SERVICE = "maestro-endpoint"
 log = logging.getLogger("maestro.secrets")
-
-
-class SecretsError(RuntimeError):
-    """The key could not be stored or removed; the message says why (never the key)."""
 
 
 def _normalise(url: str) -> str:

@@ -13,11 +13,12 @@ from typing import Any
 
 from core.config.paths import new_session_dir, safe_name
 from core.config.settings import Settings, load_settings
+from core.errors import Cancelled, PlanError
 from core.events import EventBus, PlanReady, ResponseToken, TaskSelected, TurnFinished
 from core.execution.executor import Assignment, Executor
-from core.llm.controllers import Controller, GenerationCancelled, load_controller
+from core.llm.controllers import Controller, load_controller
 from core.models.catalog import ModelEntry
-from core.plan import Plan, PlanError, Task
+from core.plan import Plan, Task
 from core.planning.planner import PlanOutcome, make_planner
 from core.response.injection import GuardedResponder, withheld
 from core.results import TaskResult
@@ -189,7 +190,7 @@ class Engine:
                 turn.status, turn.error = "failed", outcome.error
                 turn.answer = f"I could not plan this request: {outcome.error}"
                 self.bus.emit(ResponseToken(turn_id, turn.answer))
-        except GenerationCancelled:
+        except Cancelled:
             turn.status, turn.error = "cancelled", "cancelled by the user"
         except _Refused as e:
             turn.status, turn.error = "failed", str(e)
@@ -247,7 +248,7 @@ class Engine:
         turn.timings["execute_s"] = time.monotonic() - te
         turn.timings["runners_s"] = _busy_seconds(turn.results)
         if cancel.is_set():
-            raise GenerationCancelled("cancelled")
+            raise Cancelled("cancelled")
 
         orders = [f"task {r.id} ({r.task}) read text that gives orders to an assistant; it was treated "
                   "as data and not followed" for r in turn.results if withheld(r) is not r]
@@ -302,7 +303,7 @@ class Engine:
         try:
             self._execute_and_respond(turn, plan, kept, [], cancel, t0,
                                       {task_id: Assignment(model, "chosen by the user")})
-        except GenerationCancelled:
+        except Cancelled:
             turn.status, turn.error = "cancelled", "cancelled by the user"
         except Exception as e:  # noqa: BLE001 - the re-run fails with a message, the app goes on
             turn.status, turn.error = "failed", f"{type(e).__name__}: {e}"

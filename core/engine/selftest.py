@@ -80,8 +80,9 @@ def _maestro_version() -> str:
 
 def llama_cpu_backend(controller: str) -> dict[str, Any]:
     """The llama.cpp CPU build this machine runs (health-checked once per build + CPU)."""
+    from core.errors import ControllerError
     from core.llm import backend as llama_backend
-    from core.llm.controllers import ControllerError, controller_model_path
+    from core.llm.controllers import controller_model_path
 
     try:
         path = controller_model_path(controller)
@@ -128,7 +129,7 @@ def plan_once(controller_name: str | None, request: str) -> tuple[int, dict[str,
     """Load the controller as the app would (settings, models folder) and plan `request`."""
     from core.config.settings import load_settings
     from core.engine.pipeline import Engine
-    from core.llm.controllers import ControllerError
+    from core.errors import ControllerError
 
     settings = load_settings()
     if controller_name:

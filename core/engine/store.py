@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from core.config.paths import data_dir, safe_name
+from core.errors import StoreError
 
 DB_NAME = "maestro.db"
 
@@ -80,10 +81,6 @@ MIGRATIONS: list[str] = [
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 TURN_STATUSES = ("running", "done", "failed", "cancelled", "interrupted")
-
-
-class StoreError(RuntimeError):
-    """The history database cannot be used (newer schema, unknown conversation...)."""
 
 
 @dataclass

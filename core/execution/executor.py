@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.errors import Cancelled, InputError, RunnerError
 from core.events import EventBus, TaskFinished, TaskProgress, TaskStarted
-from core.execution.runners.base import Cancelled, RunContext, RunnerError
+from core.execution.runners.base import RunContext
 from core.models.catalog import ModelEntry
-from core.plan import RESOURCE_RE, Plan, Task, producer_modalities
+from core.plan import RESOURCE_RE, Plan, Task, plan_problems
 from core.results import TaskOutput, TaskResult
 from core.tasks import TASKS
 
@@ -36,58 +37,16 @@ class Assignment:
     needs_download: bool = False  # allowed but not cached: fetched before the task runs
 
 
-class InputError(RunnerError):
-    pass
-
-
 def task_problems(plan: Plan) -> dict[int, str]:
-    """Why each task of a plan cannot run (unknown task, cycle, dangling ref, wrong type...).
+    """Why each task of a plan cannot run: the first of its plan problems (core.plan.plan_problems).
 
     The planner validates plans, but plans also arrive from re-runs, stored history and tests;
     a bad task fails with its reason and only its dependents are skipped."""
-    problems: dict[int, str] = {}
-    ids = [t.id for t in plan.tasks]
-    by_id = plan.by_id()
-    for t in plan.tasks:
-        if ids.count(t.id) > 1:
-            problems[t.id] = f"task id {t.id} is used by more than one task"
-            continue
-        spec = TASKS.get(t.task)
-        if spec is None:
-            problems[t.id] = f"unknown task '{t.task}'"
-            continue
-        missing = [d for d in t.dep if d not in by_id or d == t.id]
-        if missing:
-            problems[t.id] = f"depends on {missing[0]}, which is not another task in the plan"
-            continue
-        for name, value in t.args.items():
-            arg = spec.arg(name)
-            if not isinstance(value, (str, int, float, list)) or isinstance(value, bool):
-                problems[t.id] = f"arg '{name}' must be text, got {type(value).__name__}"
-                break
-            refs = Task(t.id, t.task, t.dep, {name: value}).references()
-            bad = next((r for r in refs if r not in t.dep), None)
-            if bad is not None:
-                problems[t.id] = (f"arg '{name}' uses <resource>-{bad}, which is not among "
-                                  f"its dependencies {t.dep}")
-                break
-            made = [producer_modalities(by_id[r].task) for r in refs]
-            if arg is not None and any(m and arg.modality not in m for m in made):
-                problems[t.id] = f"arg '{name}' needs {arg.modality}, which its dependency does not produce"
-                break
-    # Whatever cannot be ordered after removing valid roots is in (or behind) a cycle.
-    done: set[int] = set()
-    remaining = {t.id: t for t in plan.tasks if t.id not in problems}
-    while True:
-        ready = [i for i, t in remaining.items() if all(d in done or d in problems for d in t.dep)]
-        if not ready:
-            break
-        for i in ready:
-            done.add(i)
-            del remaining[i]
-    for i in remaining:
-        problems[i] = f"tasks {', '.join(map(str, sorted(remaining)))} depend on each other in a cycle"
-    return problems
+    out: dict[int, str] = {}
+    for p in plan_problems(plan):
+        if p.task_id is not None:
+            out.setdefault(p.task_id, p.message)
+    return out
 
 
 def _default_lookup(runtime: str) -> Any:

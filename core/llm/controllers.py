@@ -25,6 +25,7 @@ import numpy as np
 
 from core.config import hardware
 from core.config.settings import Settings
+from core.errors import Cancelled, ControllerError
 
 Message = dict[str, str]
 TokenCallback = Callable[[str], None]
@@ -34,14 +35,6 @@ CONTROLLER_MODELS: dict[str, tuple[str, str]] = {
     "qwen2.5-coder-1.5b": ("Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF", "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"),
     "qwen2.5-coder-0.5b": ("Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF", "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"),
 }
-
-
-class ControllerError(RuntimeError):
-    """The controller could not be loaded or did not answer."""
-
-
-class GenerationCancelled(RuntimeError):
-    pass
 
 
 @dataclass
@@ -244,7 +237,7 @@ class LlamaCppController:
             finish = ""
             for chunk in stream:
                 if cancel is not None and cancel.is_set():
-                    raise GenerationCancelled("generation cancelled")
+                    raise Cancelled("generation cancelled")
                 choice = chunk["choices"][0]
                 piece = choice.get("delta", {}).get("content") or ""
                 if piece:
@@ -378,7 +371,7 @@ class OpenAICompatController:
         with resp:
             for raw in resp:
                 if cancel is not None and cancel.is_set():
-                    raise GenerationCancelled("generation cancelled")
+                    raise Cancelled("generation cancelled")
                 line = raw.decode("utf-8", "replace").strip()
                 if not line.startswith("data:"):
                     continue

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from core.llm.controllers import GenerationCancelled
+from core.errors import Cancelled
 
 _TOKEN_DATA = np.dtype([("id", "<i4"), ("logit", "<f4"), ("p", "<f4")], align=True)
 
@@ -125,7 +125,7 @@ class GreedyDecoder:
             result.prompt_evaluated = self._eval_prompt(prompt)
             while len(out) < max_tokens:
                 if cancel is not None and cancel.is_set():
-                    raise GenerationCancelled("generation cancelled")
+                    raise Cancelled("generation cancelled")
                 scores = self._last_logits()
                 if logits_processor is not None:
                     scores = np.asarray(logits_processor(llm.input_ids[: llm.n_tokens], scores),

@@ -20,24 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.config.paths import hub_cache
+from core.errors import DownloadCancelled, DownloadError, OfflineError
 from core.events import DownloadProgress
 from core.models import layout as hf_layout
 
 Progress = Callable[[DownloadProgress], None]
 _CHUNK = 1 << 20
 _DISK_MARGIN = 64 << 20  # keep some room free beyond the download itself
-
-
-class DownloadError(Exception):
-    """A download could not be done; the message is for the user (no traceback needed)."""
-
-
-class OfflineError(DownloadError):
-    pass
-
-
-class DownloadCancelled(DownloadError):
-    pass
 
 
 @dataclass

@@ -7,23 +7,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core.errors import ModelMissing, PackError
 from core.models import layout as hf_layout
-from core.models.packs import PACKS, Pack, PackError, PackResult, ensure_pack, install_packs, pack_for_repo
+from core.models.packs import PACKS, Pack, PackResult, ensure_pack, install_packs, pack_for_repo
 
 __all__ = ["PACKS", "Pack", "PackError", "PackResult", "ModelMissing", "ensure_pack", "install_packs",
            "model_path", "pack_for_repo", "how_to_get", "is_cached", "get_model", "verify_model", "remove_model",
            "ensure_entry"]
-
-
-class ModelMissing(FileNotFoundError):
-    """A model (or one of its files) is not in the cache; the message says how to get it."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-    def __str__(self) -> str:
-        return self.message
 
 
 def how_to_get(repo_id: str) -> str:

@@ -19,14 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.config.paths import models_cache
+from core.errors import PackError
 from core.events import DownloadProgress
 from core.models import layout as hf_layout
 
 Progress = Callable[[DownloadProgress], None]
-
-
-class PackError(Exception):
-    """A pack is missing or corrupt; the message names the pip package to (re)install."""
 
 
 @dataclass(frozen=True)

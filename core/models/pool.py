@@ -147,7 +147,7 @@ class ModelPool:
         A model bigger than the whole budget is refused with a message: loading it anyway would
         swap or be killed by the OS, taking the app (and the turn) with it."""
         if self.budget_bytes > 0 and size_bytes > self.budget_bytes:
-            from core.execution.runners.base import RunnerError
+            from core.errors import RunnerError
 
             raise RunnerError(f"not enough memory: this model needs about {size_bytes / 2**30:.2f} GB but the "
                               f"memory budget is {self.budget_bytes / 2**30:.2f} GB; raise the budget in "

@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from core.config.paths import PROMPTS_DIR
+from core.errors import PlanError
 from core.llm.controllers import Controller, Message
-from core.plan import Plan, PlanError, Task, validate_plan
+from core.plan import Plan, Task, validate_plan
 from core.planning import steps as planner_steps
 from core.planning.demo_bank import DemoRetriever, load_demos
 from core.planning.grounder import Grounded, Step, StepGrounder, label_task

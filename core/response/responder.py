@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from core.config.paths import PROMPTS_DIR
-from core.llm.controllers import Controller, GenerationCancelled, Message
+from core.errors import Cancelled
+from core.llm.controllers import Controller, Message
 from core.plan import Plan
 from core.response.evidence import (
     FOOTER_RULE,
@@ -169,7 +170,7 @@ class Responder:
                                          max_tokens=self.max_tokens, temperature=0.2,
                                          cancel=cancel, on_token=held.append if unsure else emit)
                 body, seconds = c.text.strip(), c.seconds
-            except GenerationCancelled:
+            except Cancelled:
                 raise
             except Exception as e:  # noqa: BLE001 - the results still reach the user
                 body = f"(The controller could not write the answer: {e})"

@@ -17,6 +17,7 @@ from functools import cache
 from typing import Any
 
 from core.config.paths import PROMPTS_DIR
+from core.errors import NoModelError
 from core.models import catalog
 from core.models.catalog import ModelEntry
 from core.plan import Task
@@ -28,14 +29,6 @@ _ISO3 = {"en": "eng", "es": "spa", "fr": "fra", "de": "deu", "it": "ita", "pt": 
 _LANG_NAMES = {"english": "en", "spanish": "es", "french": "fr", "german": "de", "italian": "it",
                "portuguese": "pt", "catalan": "ca", "dutch": "nl", "chinese": "zh", "japanese": "ja",
                "russian": "ru"}
-
-
-class NoModelError(Exception):
-    """Nothing can run the task here; the message says why (and how to fix it when possible)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass

@@ -6,7 +6,8 @@ import shutil
 import subprocess
 from typing import Any
 
-from core.execution.runners.base import RunContext, RunnerError
+from core.errors import RunnerError
+from core.execution.runners.base import RunContext
 from core.execution.runners.media import text_arg
 from core.results import TaskOutput
 

@@ -11,19 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from core.errors import Cancelled, RunnerError
 from core.models.catalog import ModelEntry
 from core.results import TaskOutput
 
 if TYPE_CHECKING:
     from core.llm.controllers import Controller
-
-
-class RunnerError(RuntimeError):
-    """A task failed for a reason the user should read (bad input, model failed to load...)."""
-
-
-class Cancelled(RuntimeError):
-    """The run was cancelled while this task ran."""
 
 
 @dataclass

@@ -10,7 +10,8 @@ import random
 from typing import Any
 
 from core.config import hardware
-from core.execution.runners.base import Cancelled, RunContext, RunnerError
+from core.errors import Cancelled, RunnerError
+from core.execution.runners.base import RunContext
 from core.execution.runners.locate import folder_bytes, model_dir
 from core.execution.runners.media import load_image, save_png, text_arg
 from core.execution.runners.transformers_runner import weights_policy

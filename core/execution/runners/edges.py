@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.execution.runners.base import RunContext, RunnerError
+from core.errors import RunnerError
+from core.execution.runners.base import RunContext
 from core.execution.runners.media import load_image, save_png
 from core.results import TaskOutput
 

@@ -10,7 +10,8 @@ from functools import cache
 from typing import Any
 
 from core.config import hardware
-from core.execution.runners.base import RunContext, RunnerError
+from core.errors import RunnerError
+from core.execution.runners.base import RunContext
 from core.execution.runners.locate import package_dir
 from core.execution.runners.media import load_image
 from core.models.pool import default_pool

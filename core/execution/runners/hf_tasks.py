@@ -9,7 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from core.execution.runners.base import RunContext, RunnerError
+from core.errors import RunnerError
+from core.execution.runners.base import RunContext
 from core.execution.runners.draw import depth_image, labelled_boxes, mask_overlay
 from core.execution.runners.media import load_audio, load_image, save_png, save_wav, text_arg
 from core.results import TaskOutput

@@ -7,7 +7,8 @@ import string
 from typing import Any
 
 from core.config.paths import PROMPTS_DIR
-from core.execution.runners.base import RunContext, RunnerError
+from core.errors import RunnerError
+from core.execution.runners.base import RunContext
 from core.results import TaskOutput
 
 TASK_TOKENS = {

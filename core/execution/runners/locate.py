@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.execution.runners.base import RunnerError
+from core.errors import RunnerError
 from core.models.catalog import ModelEntry
 
 

@@ -11,7 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from core.execution.runners.base import RunContext, RunnerError, write_atomic
+from core.errors import RunnerError
+from core.execution.runners.base import RunContext, write_atomic
 from core.results import Artifact
 
 MAX_TEXT_CHARS = 20_000  # ~5k tokens; longer inputs are a planning mistake, not a request

@@ -11,7 +11,8 @@ import contextlib
 import io
 from typing import Any
 
-from core.execution.runners.base import RunContext, RunnerError
+from core.errors import RunnerError
+from core.execution.runners.base import RunContext
 from core.execution.runners.draw import labelled_boxes, mask_overlay
 from core.execution.runners.locate import package_dir
 from core.execution.runners.media import load_image, save_png

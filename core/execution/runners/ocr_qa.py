@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from core.execution.runners.base import RunContext, RunnerError
+from core.errors import RunnerError
+from core.execution.runners.base import RunContext
 from core.execution.runners.media import load_image
 from core.results import TaskOutput
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.config import hardware
-from core.execution.runners.base import RunContext, RunnerError
+from core.errors import RunnerError
+from core.execution.runners.base import RunContext
 from core.execution.runners.locate import package_dir
 from core.execution.runners.media import save_wav, text_arg
 from core.models.pool import default_pool

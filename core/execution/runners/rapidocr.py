@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from core.config import hardware
-from core.execution.runners.base import RunContext, RunnerError
+from core.errors import RunnerError
+from core.execution.runners.base import RunContext
 from core.execution.runners.draw import labelled_boxes
 from core.execution.runners.locate import folder_bytes, package_dir
 from core.execution.runners.media import load_image, save_png

@@ -12,7 +12,8 @@ import io
 import os
 from typing import Any
 
-from core.execution.runners.base import RunContext, RunnerError, write_atomic
+from core.errors import RunnerError
+from core.execution.runners.base import RunContext, write_atomic
 from core.execution.runners.draw import labelled_boxes, mask_overlay
 from core.execution.runners.media import load_audio, load_image, save_png, text_arg
 from core.models.catalog import ModelEntry

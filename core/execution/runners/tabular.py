@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.execution.runners.base import RunContext, RunnerError
+from core.errors import RunnerError
+from core.execution.runners.base import RunContext
 from core.execution.runners.locate import folder_bytes, model_dir
 from core.execution.runners.media import load_image, save_json
 from core.models.pool import default_pool

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from core.config import hardware
+from core.errors import Cancelled, RunnerError
 from core.execution.runners import hf_tasks
-from core.execution.runners.base import Cancelled, RunContext, RunnerError
+from core.execution.runners.base import RunContext
 from core.execution.runners.locate import folder_bytes, model_dir
 from core.results import TaskOutput
 

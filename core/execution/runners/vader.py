@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.execution.runners.base import RunContext, RunnerError
+from core.errors import RunnerError
+from core.execution.runners.base import RunContext
 from core.execution.runners.media import text_arg
 from core.models.pool import default_pool
 from core.results import TaskOutput
