@@ -200,7 +200,8 @@ class SettingsDialog(QDialog):
         key = self.endpoint_key.text()
         if key and self._result.endpoint_url:
             # The key goes to the OS keyring, never into settings.json.
-            from core.config.secrets import SecretsError, set_endpoint_key
+            from core.config.secrets import set_endpoint_key
+            from core.errors import SecretsError
 
             try:
                 set_endpoint_key(self._result.endpoint_url, key)

@@ -19,7 +19,8 @@ from PySide6.QtWidgets import (
 )
 
 from core.config.paths import safe_name
-from core.engine.store import Store, StoreError
+from core.engine.store import Store
+from core.errors import StoreError
 
 
 class Sidebar(QWidget):

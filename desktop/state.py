@@ -57,7 +57,8 @@ class TurnState:
 
     def generations(self) -> list[list[int]]:
         """Task ids grouped in columns by topological generation (a cycle falls back to one column)."""
-        from core.plan import Plan, PlanError, Task
+        from core.errors import PlanError
+        from core.plan import Plan, Task
 
         plan = Plan([Task(t.id, t.task, [d for d in t.dep if d in self.tasks], t.args)
                      for t in self.tasks.values()])
