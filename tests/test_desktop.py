@@ -224,6 +224,17 @@ def test_sidebar_new_rename_delete_search(window, qtbot):
     assert window.conv_id == a.id  # moved to the remaining conversation
 
 
+def test_a_conversation_with_a_running_request_is_not_deleted(window):
+    store: Store = window.store
+    conv = store.new_conversation("Running")
+    window.sidebar.reload(select=conv.id)
+    store.begin_turn(conv.id, "busy1", "transcribe the meeting")
+    window.session.running_turn, window.session.running_conv = "busy1", conv.id
+    window.sidebar.delete(conv.id)
+    assert window.sidebar.ids() == [conv.id] and store.turn("busy1")["status"] == "running"
+    assert window.statusBar().currentMessage() == "A request is still running in this conversation; stop it first."
+
+
 def _wav(path: Path, seconds: float = 0.5) -> Path:
     import wave
 
