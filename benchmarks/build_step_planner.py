@@ -182,7 +182,7 @@ def encode(texts: list[str]) -> Any:
     import numpy as np
 
     from core.config.paths import models_cache
-    from core.execution.runners.embedding import encode as enc
+    from core.llm.encoder import encode as enc
     from core.planning.demo_bank import _embed_dir
 
     key = hashlib.sha256(json.dumps(texts).encode()).hexdigest()[:20]

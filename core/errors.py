@@ -13,6 +13,7 @@ user (one plain sentence), its `code` is for code (stable, never parsed out of t
     │   ├── OfflineError     ... because offline mode forbids the network
     │   └── DownloadCancelled  ... because the user cancelled it (also a Cancelled)
     ├── PackError            a wheel pack is missing or corrupt
+    ├── PromptError          a prompt file is missing, or a placeholder it uses was not given
     ├── StoreError           the conversation database refused (newer schema, no such conversation)
     └── SecretsError         the OS keyring refused
 
@@ -29,8 +30,12 @@ class MaestroError(Exception):
 
     def __init__(self, message: str = "", *, code: str | None = None):
         super().__init__(message)
+        self.message = message
         if code is not None:
             self.code = code
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class Cancelled(MaestroError, RuntimeError):
@@ -52,6 +57,10 @@ class InputError(RunnerError):
 class NoModelError(MaestroError):
     code = "no_model"
 
+    @property
+    def reason(self) -> str:  # why nothing can run the task (and how to fix it, where one can)
+        return self.message
+
 
 class ModelMissing(MaestroError, FileNotFoundError):
     code = "model_missing"
@@ -71,6 +80,10 @@ class DownloadCancelled(DownloadError, Cancelled):
 
 class PackError(MaestroError):
     code = "pack"
+
+
+class PromptError(MaestroError, RuntimeError):
+    code = "prompt"
 
 
 class StoreError(MaestroError, RuntimeError):

@@ -39,8 +39,8 @@ class InferenceServer:
     def _asr(self, body: bytes) -> object:
         from faster_whisper import WhisperModel
 
-        from core.execution.runners.locate import model_dir
         from core.models import known_models
+        from core.models.locate import model_dir
 
         folder = model_dir(known_models.default_for("automatic-speech-recognition"))
         with tempfile.NamedTemporaryFile(suffix=".audio") as f:

@@ -10,8 +10,8 @@ import pytest
 
 from core.errors import RunnerError
 from core.execution.runners.base import RunContext
-from core.execution.runners.locate import model_dir
 from core.models.catalog import ModelEntry
+from core.models.locate import model_dir
 
 
 def make_ctx(entry: ModelEntry, session: Path, task: str | None = None, task_id: int = 1) -> RunContext:

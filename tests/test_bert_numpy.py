@@ -16,15 +16,15 @@ TEXTS = ["Caption this photo and read it aloud.", "What is in this picture?",
 
 @pytest.fixture(scope="module")
 def folder():
-    from core.execution.runners.locate import model_dir
     from core.models import catalog
+    from core.models.locate import model_dir
 
     return model_dir(catalog.get("sentence-transformers/all-MiniLM-L6-v2"))
 
 
 def test_numpy_matches_transformers(folder):
     from core.config import hardware
-    from core.execution.runners.embedding import _Encoder, _max_tokens
+    from core.llm.encoder import _Encoder, _max_tokens
 
     assert bert_numpy.supports(folder)
     ours, cut = bert_numpy.load(folder, 256).encode(TEXTS)
@@ -47,7 +47,7 @@ def test_cpu_encoder_works_without_torch_and_transformers(folder):
     import sys
 
     code = ("import sys; sys.modules['torch'] = None; sys.modules['transformers'] = None; "
-            "from core.execution.runners.embedding import encode; from pathlib import Path; "
+            "from core.llm.encoder import encode; from pathlib import Path; "
             f"v = encode(Path({str(folder)!r}), ['a cat on a mat']); "
             "print(v.shape, round(float((v * v).sum()), 4))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,

@@ -58,7 +58,7 @@ def _assert_good(result) -> None:
 # -- a model that fails to load ---------------------------------------------------------------------
 @pytest.mark.slow
 def test_corrupt_weights_fail_the_task_then_the_real_model_runs(speech, tmp_path, monkeypatch):
-    from core.execution.runners.locate import model_dir
+    from core.models.locate import model_dir
 
     entry = catalog.get(WHISPER)
     good = model_dir(entry)

@@ -135,7 +135,7 @@ def test_tts_refuses_empty_and_oversized_text(tmp_path):
 
 
 def test_every_packaged_default_is_installed_here():
-    from core.execution.runners.locate import is_available
+    from core.models.locate import is_available
 
     missing = [m.id for m in known_models.RUNNABLE if (m.pack or m.options.get("python_package")
                                                        or m.options.get("command")) and not is_available(m)]
@@ -160,8 +160,8 @@ def test_what_animal_said_out_loud_chain(tmp_path):
 
 
 def test_missing_python_package_names_the_pip_line(tmp_path):
-    from core.execution.runners.locate import is_available
     from core.models.catalog import ModelEntry
+    from core.models.locate import is_available
 
     entry = ModelEntry("local:nothing", "optical-character-recognition", "rapidocr",
                        options={"python_package": "no_such_model_package_xyz", "pip": "no-such-model==1.0"})

@@ -63,7 +63,7 @@ class DemoRetriever:
             self.method = "words"
             return
         try:
-            from core.execution.runners.embedding import encode
+            from core.llm.encoder import encode
 
             # The same pooled MiniLM the sentence-similarity runner uses: loaded once per process.
             self._encoder = lambda texts: encode(folder, texts)

@@ -138,7 +138,7 @@ class StepGrounder:
         if self._head is None:
             self._head = StepHead(self.head_file)
         if self._encoder is None:
-            from core.execution.runners.embedding import encode
+            from core.llm.encoder import encode
             from core.planning.demo_bank import _embed_dir
 
             folder = _embed_dir()

@@ -7,12 +7,10 @@ the v2 line-format planner scored 50.4 / 15.3 n-F1 / e-F1 on the train hold-out 
 from __future__ import annotations
 
 import re
-import string
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.config.paths import PROMPTS_DIR
 from core.llm.controllers import Controller
 from core.plan import Plan
 
@@ -35,12 +33,6 @@ class PlanOutcome:
     @property
     def ok(self) -> bool:
         return self.error is None
-
-
-def render_prompt(name: str, **values: str) -> str:
-    """A prompt file from prompts/ with $placeholders filled; a missing value is an error."""
-    text = (PROMPTS_DIR / name).read_text(encoding="utf-8")
-    return string.Template(text).substitute(values)
 
 
 def user_message(request: str, files: list[str], context: str = "") -> str:

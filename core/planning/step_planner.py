@@ -21,6 +21,7 @@ from typing import Any
 
 from core.config.paths import PROMPTS_DIR
 from core.errors import PlanError
+from core.llm import prompts
 from core.llm.controllers import Controller, Message
 from core.plan import Plan, Task, validate_plan
 from core.planning import steps as planner_steps
@@ -33,7 +34,6 @@ from core.planning.planner import (
     _modality_of_file,
     history_context,
     media_files,
-    render_prompt,
     user_message,
 )
 from core.tasks import TASKS
@@ -196,7 +196,7 @@ class StepPlanner:
         if self.grounder.allowed is None:
             self.grounder.allowed = allowed
         abilities = "; ".join(TASKS[n].description for n in TASKS if n in self.known_tasks)
-        self.system = render_prompt("plan_steps_system.txt", abilities=abilities)
+        self.system = prompts.render("plan_steps_system.txt", abilities=abilities)
         self.demos = load_demos(demos_file or CORE_DEMOS)
         bank = load_demos(bank_file or STEP_BANK) if retrieve > 0 else []
         self.retriever = DemoRetriever(bank, cache_dir=_cache_dir())

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from core.config.paths import PROMPTS_DIR
+from core.llm import prompts
 from core.response.responder import Responder
 from core.results import TaskResult
 
@@ -34,11 +34,11 @@ class GuardedResponder(Responder):
         shielded = {tid: withheld(r) for tid, r in results.items()}
         msgs = super().messages(request, plan, shielded, history)
         if plan.tasks and msgs and msgs[-1]["role"] == "user":
-            guard = (PROMPTS_DIR / "respond_guard.txt").read_text(encoding="utf-8").strip()
+            guard = prompts.render("respond_guard.txt", request=request).strip()
             if any(shielded[tid] is not r for tid, r in results.items()):  # only then: a 1.5B copies the marker
-                said = (PROMPTS_DIR / "respond_guard_withheld.txt").read_text(encoding="utf-8").strip()
+                said = prompts.load("respond_guard_withheld.txt").strip()
                 guard = guard.replace("\nNow answer", f"\n{said}\nNow answer", 1)
-            msgs[-1] = {**msgs[-1], "content": msgs[-1]["content"] + "\n\n" + guard.replace("{request}", request)}
+            msgs[-1] = {**msgs[-1], "content": msgs[-1]["content"] + "\n\n" + guard}
         return msgs
 
 

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from core.config.paths import PROMPTS_DIR
 from core.errors import Cancelled
+from core.llm import prompts
 from core.llm.controllers import Controller, Message
 from core.plan import Plan
 from core.response.evidence import (
@@ -128,10 +128,6 @@ def missing_notes(plan: Plan, results: dict[int, TaskResult]) -> str:
     return "\n\n".join(notes)
 
 
-def _prompt(name: str) -> str:
-    return (PROMPTS_DIR / name).read_text(encoding="utf-8").strip()
-
-
 class Responder:
     def __init__(self, controller: Controller | None, max_tokens: int = 256):
         self.controller = controller
@@ -140,14 +136,14 @@ class Responder:
     def messages(self, request: str, plan: Plan, results: dict[int, TaskResult],
                  history: list[dict[str, Any]]) -> list[Message]:
         if not plan.tasks:
-            msgs: list[Message] = [{"role": "system", "content": _prompt("chat_system.txt")}]
+            msgs: list[Message] = [{"role": "system", "content": prompts.load("chat_system.txt").strip()}]
             for turn in history[-3:]:
                 msgs.append({"role": "user", "content": str(turn.get("request", ""))})
                 msgs.append({"role": "assistant", "content": str(turn.get("answer", ""))[:800]})
             msgs.append({"role": "user", "content": request})
             return msgs
         content = (f"User request: {request}\n\n<results>\n{results_block(plan, results)}\n</results>")
-        return [{"role": "system", "content": _prompt("respond_system.txt")},
+        return [{"role": "system", "content": prompts.load("respond_system.txt").strip()},
                 {"role": "user", "content": content}]
 
     def respond(self, request: str, plan: Plan, results: dict[int, TaskResult],

@@ -10,14 +10,13 @@ given, so the common case costs no LLM call. Every selection says why."""
 from __future__ import annotations
 
 import json
-import string
 import time
 from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
 
-from core.config.paths import PROMPTS_DIR
 from core.errors import NoModelError
+from core.llm import prompts
 from core.models import catalog
 from core.models.catalog import ModelEntry
 from core.plan import Task
@@ -211,9 +210,8 @@ def _describe(c: _Candidate) -> str:
 
 
 def _ask_controller(controller, task: Task, request: str, pool: list[_Candidate]) -> tuple[str, str]:
-    template = (PROMPTS_DIR / "select_model.txt").read_text(encoding="utf-8")
-    prompt = string.Template(template).substitute(
-        request=request[:1500], task=task.task, task_id=task.id,
+    prompt = prompts.render(
+        "select_model.txt", request=request[:1500], task=task.task, task_id=task.id,
         args=json.dumps(task.args, ensure_ascii=False)[:400], candidates="\n".join(_describe(c) for c in pool))
     ids = [c.entry.id for c in pool]
     schema = {"type": "object", "properties": {"id": {"type": "string", "enum": ids},

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-import string
 from typing import Any
 
-from core.config.paths import PROMPTS_DIR
 from core.errors import RunnerError
 from core.execution.runners.base import RunContext
+from core.llm import prompts
 from core.results import TaskOutput
 
 TASK_TOKENS = {
@@ -55,9 +54,8 @@ class LLMRunner:
 
     def ask(self, ctx: RunContext, values: dict[str, str], max_tokens: int | None = None) -> tuple[str, Any]:
         """(answer, completion) for prompts/experts/<task>.txt filled with `values`."""
-        template = (PROMPTS_DIR / "experts" / f"{ctx.task}.txt").read_text(encoding="utf-8")
-        prompt = string.Template(template).safe_substitute(values)
-        system = (PROMPTS_DIR / "experts" / "system.txt").read_text(encoding="utf-8").strip()
+        prompt = prompts.render(f"experts/{ctx.task}.txt", **values)
+        system = prompts.load("experts/system.txt").strip()
         pieces: list[str] = []
 
         def on_token(piece: str) -> None:

@@ -14,8 +14,8 @@ from typing import Any
 from core.errors import RunnerError
 from core.execution.runners.base import RunContext
 from core.execution.runners.draw import labelled_boxes, mask_overlay
-from core.execution.runners.locate import package_dir
 from core.execution.runners.media import load_image, save_png
+from core.models.locate import package_dir
 from core.models.pool import default_pool
 from core.results import TaskOutput
 

@@ -15,8 +15,8 @@ from typing import Any
 from core.config import hardware
 from core.errors import RunnerError
 from core.execution.runners.base import RunContext
-from core.execution.runners.locate import package_dir
 from core.execution.runners.media import save_wav, text_arg
+from core.models.locate import package_dir
 from core.models.pool import default_pool
 from core.results import TaskOutput
 

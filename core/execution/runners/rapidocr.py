@@ -8,8 +8,8 @@ from core.config import hardware
 from core.errors import RunnerError
 from core.execution.runners.base import RunContext
 from core.execution.runners.draw import labelled_boxes
-from core.execution.runners.locate import folder_bytes, package_dir
 from core.execution.runners.media import load_image, save_png
+from core.models.locate import folder_bytes, package_dir
 from core.models.pool import default_pool
 from core.results import TaskOutput
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from core.errors import RunnerError
 from core.execution.runners.base import RunContext
-from core.execution.runners.locate import folder_bytes, model_dir
 from core.execution.runners.media import load_audio, save_wav
+from core.models.locate import folder_bytes, model_dir
 from core.models.pool import default_pool
 from core.results import TaskOutput
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from core.errors import RunnerError
 from core.execution.runners.base import RunContext
-from core.execution.runners.locate import folder_bytes, package_dir
 from core.execution.runners.media import text_arg
+from core.models.locate import folder_bytes, package_dir
 from core.models.pool import default_pool
 from core.results import TaskOutput
 

@@ -15,7 +15,7 @@ from core.config import hardware
 from core.errors import Cancelled, RunnerError
 from core.execution.runners import hf_tasks
 from core.execution.runners.base import RunContext
-from core.execution.runners.locate import folder_bytes, model_dir
+from core.models.locate import folder_bytes, model_dir
 from core.results import TaskOutput
 
 # Maestro task -> transformers pipeline task; tasks not listed load as plain model + processor.

@@ -13,9 +13,9 @@ from typing import Any
 from core.config import hardware
 from core.errors import Cancelled, RunnerError
 from core.execution.runners.base import RunContext, write_atomic
-from core.execution.runners.locate import folder_bytes, model_dir
 from core.execution.runners.media import text_arg
 from core.execution.runners.transformers_runner import weights_policy
+from core.models.locate import folder_bytes, model_dir
 from core.models.pool import default_pool
 from core.results import Artifact, TaskOutput
 

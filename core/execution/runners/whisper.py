@@ -7,8 +7,8 @@ from typing import Any
 from core.config import hardware
 from core.errors import RunnerError
 from core.execution.runners.base import RunContext
-from core.execution.runners.locate import folder_bytes, model_dir
 from core.execution.runners.media import load_audio
+from core.models.locate import folder_bytes, model_dir
 from core.models.pool import default_pool
 from core.results import TaskOutput
 
