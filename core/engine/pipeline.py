@@ -19,7 +19,8 @@ from core.execution.executor import Assignment, Executor
 from core.llm.controllers import Controller, load_controller
 from core.models.catalog import ModelEntry
 from core.plan import Plan, Task
-from core.planning.planner import PlanOutcome, make_planner
+from core.planning.planner import make_planner
+from core.planning.request import PlanOutcome
 from core.response.injection import GuardedResponder, withheld
 from core.results import TaskResult
 from core.tasks import TASKS

@@ -27,13 +27,13 @@ from core.plan import Plan, Task, validate_plan
 from core.planning import steps as planner_steps
 from core.planning.demo_bank import DemoRetriever, load_demos
 from core.planning.grounder import Grounded, Step, StepGrounder, label_task
-from core.planning.planner import (
+from core.planning.request import (
     PlanOutcome,
-    _cache_dir,
-    _gbnf_capable,
-    _modality_of_file,
+    gbnf_capable,
     history_context,
+    kv_cache_dir,
     media_files,
+    modality_of_file,
     user_message,
 )
 from core.tasks import TASKS
@@ -60,7 +60,7 @@ def quoted_texts(text: str) -> list[str]:
     out = []
     for m in _QUOTED.finditer(text):
         value = next(g for g in m.groups() if g)
-        if _modality_of_file(value.strip()) is None and not re.fullmatch(r"[\w\-]+\.\w{2,4}", value.strip()):
+        if modality_of_file(value.strip()) is None and not re.fullmatch(r"[\w\-]+\.\w{2,4}", value.strip()):
             out.append(value.strip())
     return out
 
@@ -180,7 +180,7 @@ def build_plan(steps: list[Step], grounded: list[Grounded], filler: ArgFiller,
 
 
 class StepPlanner:
-    """Same interface as core.planning.planner.Planner (plan, warm, prefix, known_tasks, retriever)."""
+    """plan, warm, prefix, known_tasks, retriever: what the engine and the benchmarks use."""
 
     fmt = "steps"
 
@@ -199,9 +199,9 @@ class StepPlanner:
         self.system = prompts.render("plan_steps_system.txt", abilities=abilities)
         self.demos = load_demos(demos_file or CORE_DEMOS)
         bank = load_demos(bank_file or STEP_BANK) if retrieve > 0 else []
-        self.retriever = DemoRetriever(bank, cache_dir=_cache_dir())
+        self.retriever = DemoRetriever(bank, cache_dir=kv_cache_dir())
         self.grammar = planner_steps.grammar()
-        self.use_grammar = _gbnf_capable(controller)
+        self.use_grammar = gbnf_capable(controller)
         self.drop_repeats = DROP_REPEATS
 
     # -- prompt ---------------------------------------------------------------------------------
