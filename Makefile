@@ -44,10 +44,12 @@ run: sysdeps $(PACKS_STAMP)
 
 test: sysdeps $(PACKS_STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 bench: $(PACKS_STAMP)
 	$(BIN)/python main.py bench latency --json

@@ -64,10 +64,10 @@ def token_speeds(controller: Any, max_tokens: int = 64) -> dict[str, Any]:
 
 def measure(controller_name: str = "", n_plans: int = 10, n_turns: int = 3,
             progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    from cli.bench import load_settings_for
+    from core.config.settings import settings_for_controller
 
     say = progress or (lambda _m: None)
-    settings = load_settings_for(controller_name)
+    settings = settings_for_controller(controller_name)
     from core.engine.pipeline import Engine
 
     engine = Engine(settings=settings) if _accepts_settings(Engine) else Engine()

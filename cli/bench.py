@@ -57,24 +57,13 @@ def _err(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def load_settings_for(controller: str) -> Any:
-    from core.config.settings import load_settings
-
-    settings = load_settings()
-    if controller.startswith(("http://", "https://")):
-        settings.endpoint_url = controller
-    elif controller:
-        settings.controller = controller
-        settings.endpoint_url = ""
-    return settings
-
-
 def make_planner(controller: str, known_tasks: set[str] | None = None) -> Any:
     """The planner the desktop builds (core.planning.planner.make_planner), on the given controller."""
+    from core.config.settings import settings_for_controller
     from core.llm.controllers import load_controller
     from core.planning.planner import make_planner as build
 
-    return build(load_controller(load_settings_for(controller)), known_tasks=known_tasks)
+    return build(load_controller(settings_for_controller(controller)), known_tasks=known_tasks)
 
 
 def run_taskbench(args: argparse.Namespace) -> int:

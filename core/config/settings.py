@@ -69,3 +69,15 @@ def save_settings(settings: Settings) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(settings.to_dict(), indent=2), encoding="utf-8")
     tmp.replace(path)
+
+
+def settings_for_controller(controller: str) -> Settings:
+    """The user's settings with the controller a command names (--controller): a pack name, a .gguf
+    path or "hub:<repo>/<file>", or an http(s):// OpenAI-compatible endpoint; "" keeps the setting."""
+    settings = load_settings()
+    if controller.startswith(("http://", "https://")):
+        settings.endpoint_url = controller
+    elif controller:
+        settings.controller = controller
+        settings.endpoint_url = ""
+    return settings
