@@ -45,14 +45,16 @@ def _chat(planner, request, files, fast):
 @pytest.mark.parametrize("request_text,files", REQUESTS)
 def test_same_plan_as_the_sampler_chain(planner, request_text, files):
     chain = _chat(planner, request_text, files, fast=False)
+    planner.controller.last_decode = None  # set again only by the fast path
     fast = _chat(planner, request_text, files, fast=True)
     assert fast.text == chain.text and fast.text.startswith("1 ")
     assert fast.finish_reason == "stop" and fast.completion_tokens == chain.completion_tokens
-    assert planner.controller.last_decode.tokens  # the fast path really ran
+    assert planner.controller.last_decode is not None and planner.controller.last_decode.tokens
 
 
 def test_a_grammar_that_forbids_the_favourite_token_is_obeyed(planner):
     c = planner.controller
+    c.last_decode = None
     out = c.chat([{"role": "user", "content": "Say hello."}], max_tokens=8, temperature=0.0,
                  grammar='root ::= "yes" | "no"')
     assert out.text in ("yes", "no") and c.last_decode.full_grammar_passes >= 1
