@@ -109,10 +109,6 @@ TASKS: dict[str, TaskSpec] = {s.name: s for s in [
 ]}
 
 
-def task_names() -> list[str]:
-    return list(TASKS)
-
-
 # HuggingGPT and TaskBench spell some tasks differently; accept those on input.
 ALIASES = {
     "text2text-generation": "text-generation",

@@ -118,12 +118,6 @@ def choose_device(preference: str | None = "auto") -> DeviceChoice:
 
 
 @cache
-def torch_device() -> tuple[str, str]:
-    """(device, why) for the automatic choice; kept for callers that only need the name."""
-    choice = choose_device("auto")
-    return choice.device, choice.why
-
-
 def torch_dtype(choice: DeviceChoice) -> Any:
     import torch
 

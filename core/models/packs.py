@@ -378,22 +378,3 @@ def ensure_pack(name: str, progress: Progress | None = None) -> Path:
     if not result.ok:
         raise PackError(result.message)
     return Path(result.path)
-
-
-def verify_pack(name: str, progress: Progress | None = None) -> list[str]:
-    """Re-hash every file of an installed pack; returns the problems (empty = all good)."""
-    pack = PACKS[name]
-    snap = hf_layout.repo_dir(pack.repo_id) / "snapshots" / pack.commit
-    problems = []
-    for f in pack.files:
-        path = snap / f.filename
-        if not path.exists():
-            problems.append(f"{f.filename}: missing")
-            continue
-        report = _Reporter(progress, pack.repo_id, f.filename, f.size)
-        if hf_layout.sha256_file(path, report) != f.sha256:
-            problems.append(f"{f.filename}: sha256 mismatch")
-        report(0, final=True)
-    if problems:
-        stamp_path(pack).unlink(missing_ok=True)
-    return problems
