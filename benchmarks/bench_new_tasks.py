@@ -138,7 +138,7 @@ def main() -> None:
 def run_all(server, tmp: Path, runs: int) -> dict:
     from core.execution.runners import get_runner
     from core.models import catalog, hub
-    from core.models.catalog import ModelEntry
+    from core.models.entry import ModelEntry
     from tests.runner_support import make_ctx
     from tests.tiny_models import segformer, tiny_stable_diffusion
     from tests.tiny_models_more import clip, controlnet, text_to_video

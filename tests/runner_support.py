@@ -10,7 +10,7 @@ import pytest
 
 from core.errors import RunnerError
 from core.execution.runners.base import RunContext
-from core.models.catalog import ModelEntry
+from core.models.entry import ModelEntry
 from core.models.locate import model_dir
 
 

@@ -13,7 +13,7 @@ from core.config.paths import new_session_dir
 from core.errors import RunnerError
 from core.events import EventBus
 from core.execution.executor import Assignment, Executor
-from core.models.catalog import ModelEntry
+from core.models.entry import ModelEntry
 from core.plan import parse_plan
 from core.results import Artifact, TaskOutput
 

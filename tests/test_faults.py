@@ -22,6 +22,7 @@ from core.execution.executor import Assignment, Executor
 from core.execution.runners.base import RunContext, write_atomic
 from core.models import catalog, downloads
 from core.models import pool as pool_module
+from core.models.entry import ModelEntry
 from core.models.pool import ModelPool
 from core.plan import parse_plan
 from tests.hubserver import HubServer, point_hub_at, use_temp_models_cache
@@ -114,8 +115,8 @@ class _Explodes:
 def test_hang_and_crash_fail_only_their_tasks(speech):
     lookup = Misbehaving()
     whisper = catalog.get(WHISPER)
-    hang = catalog.ModelEntry(id="test/hang", task="automatic-speech-recognition", runtime="hang")
-    boom = catalog.ModelEntry(id="test/boom", task="automatic-speech-recognition", runtime="explode")
+    hang = ModelEntry(id="test/hang", task="automatic-speech-recognition", runtime="hang")
+    boom = ModelEntry(id="test/boom", task="automatic-speech-recognition", runtime="explode")
     session = new_session_dir()
     shutil.copy(speech, session / "inputs" / "speech.wav")
     plan = parse_plan({"tasks": [

@@ -249,7 +249,7 @@ def test_default_file_choice_prefers_safetensors_and_refuses_pickle(hub_server):
 
 def test_ensure_entry_fetches_a_selected_model_once(hub_server):
     from core.config.settings import Settings
-    from core.models.catalog import ModelEntry
+    from core.models.entry import ModelEntry
 
     _add_tiny(hub_server, "org/detector")
     entry = ModelEntry("org/detector", "object-detection", "transformers")

@@ -160,7 +160,7 @@ def test_what_animal_said_out_loud_chain(tmp_path):
 
 
 def test_missing_python_package_names_the_pip_line(tmp_path):
-    from core.models.catalog import ModelEntry
+    from core.models.entry import ModelEntry
     from core.models.locate import is_available
 
     entry = ModelEntry("local:nothing", "optical-character-recognition", "rapidocr",

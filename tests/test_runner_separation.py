@@ -11,7 +11,7 @@ import pytest
 from core.errors import RunnerError
 from core.execution.runners import get_runner
 from core.models import hub
-from core.models.catalog import ModelEntry
+from core.models.entry import ModelEntry
 from tests.hubserver import hub_server  # noqa: F401 - fixture
 from tests.runner_support import make_ctx, speak
 

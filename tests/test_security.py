@@ -20,7 +20,7 @@ from core.config.paths import inside, new_session_dir, safe_name
 from core.execution.executor import Assignment, Executor
 from core.execution.runners.base import RunContext
 from core.models import downloads
-from core.models.catalog import ModelEntry
+from core.models.entry import ModelEntry
 from core.plan import parse_plan
 from tests.hubserver import hub_server  # noqa: F401 - fixture
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import pytest
 
 from core.config.settings import Settings
 from core.models import catalog, runtimes
-from core.models.catalog import ModelEntry
+from core.models.entry import ModelEntry
 from core.plan import Task
 from core.selection import selector
 
@@ -128,7 +129,8 @@ def test_runtime_not_installed_is_filtered(monkeypatch):
     from core.models import runtimes
 
     # Pretend diffusers is absent, whatever this venv has.
-    monkeypatch.setitem(runtimes.NEEDS, "diffusers", ("diffusers", "no_such_module_xyz"))
+    row = runtimes.RUNTIMES["diffusers"]
+    monkeypatch.setitem(runtimes.RUNTIMES, "diffusers", replace(row, needs=(*row.needs, "no_such_module_xyz")))
     runtimes.clear_cache()
     _entries(monkeypatch, [ModelEntry("org/sd", "text-to-image", "diffusers", downloads=10**6),
                            ModelEntry("org/odd", "text-to-image", "no-such-runtime")])

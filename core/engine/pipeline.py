@@ -17,7 +17,7 @@ from core.errors import Cancelled, PlanError
 from core.events import EventBus, PlanReady, ResponseToken, TaskSelected, TurnFinished
 from core.execution.executor import Assignment, Executor
 from core.llm.controllers import Controller, load_controller
-from core.models.catalog import ModelEntry
+from core.models.entry import ModelEntry
 from core.plan import Plan, Task
 from core.planning.planner import make_planner
 from core.planning.request import PlanOutcome

@@ -19,7 +19,7 @@ from typing import Any
 from core.errors import Cancelled, InputError, RunnerError
 from core.events import EventBus, TaskFinished, TaskProgress, TaskStarted
 from core.execution.runners.base import RunContext
-from core.models.catalog import ModelEntry
+from core.models.entry import ModelEntry
 from core.plan import RESOURCE_RE, Plan, Task, plan_problems
 from core.results import TaskOutput, TaskResult
 from core.tasks import TASKS

@@ -1,11 +1,12 @@
 """What models exist per task: facts only (ids, tasks, runtime, sizes, licences, popularity).
 
-`ModelEntry` is the contract between catalog, hub (getting files), selector and runners.
+`ModelEntry` (core/models/entry.py) is the contract between catalog, hub (getting files), selector and runners.
 
 Three sources, merged (first wins for the same id + task):
 1. `core.models.known_models.RUNNABLE`: models Maestro's runners are known to run (packaged experts,
    per-task defaults);
-2. the controller LLM as the fallback expert for text tasks (runtime "llm");
+2. the controller LLM as the fallback expert for text tasks (the tasks of the "llm" runtime's row in
+   core.models.runtimes);
 3. `core/data/hub_facts.jsonl`: HuggingGPT's model list (673 Hub models, 24 tasks) as facts,
    with the runtime each needs; refreshed from the Hub on request (`refresh`), the answers cached
    in the models cache so offline use sees them too."""
@@ -15,78 +16,34 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from core.config.paths import DATA_DIR
+from core.models.entry import ModelEntry
+from core.models.known_models import RUNNABLE
+from core.models.runtimes import RUNTIMES
 
 FACTS_FILE = DATA_DIR / "hub_facts.jsonl"
 CONTROLLER_REPO = "Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF"
 CONTROLLER_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 CONTROLLER_PACK = "qwen2.5-coder-1.5b"
 CONTROLLER_BYTES = 1_117_320_768
-# Text tasks the controller LLM can do itself (core.execution.runners.llm_expert has the authoritative list).
-_LLM_TASKS_FALLBACK = ("summarization", "translation", "question-answering", "text-generation", "conversational",
-                       "zero-shot-classification", "fill-mask")
-
-
-@dataclass
-class ModelEntry:
-    id: str  # Hub repo id, e.g. "Systran/faster-whisper-tiny.en"
-    task: str  # Maestro task name (core.tasks)
-    runtime: str  # runner key: "llm", "faster-whisper", "sentence-embedding", "transformers", ...
-    revision: str = "main"
-    files: list[str] = field(default_factory=list)  # files the runner needs ([] = whole snapshot)
-    size_bytes: int = 0
-    license: str | None = None
-    downloads: int = 0
-    likes: int = 0
-    pack: str | None = None  # wheel-pack name in core.models.hub when the files come from PyPI
-    default: bool = False  # the task's default choice
-    options: dict[str, Any] = field(default_factory=dict)  # runner-specific (e.g. pipeline kwargs)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 # -- sources -----------------------------------------------------------------------------------------
 
 def llm_tasks() -> tuple[str, ...]:
-    try:
-        from core.execution.runners.llm_expert import TASK_TOKENS
-    except Exception:  # noqa: BLE001 - the runner module may be absent or broken; the list is a fact
-        return _LLM_TASKS_FALLBACK
-    return tuple(TASK_TOKENS)
+    """The text tasks the controller LLM does itself: the tasks of the "llm" runtime's row."""
+    return RUNTIMES["llm"].tasks
 
 
 def _llm_entries() -> list[ModelEntry]:
     return [ModelEntry(CONTROLLER_REPO, task, "llm", files=[CONTROLLER_FILE], size_bytes=CONTROLLER_BYTES,
                        license="apache-2.0", pack=CONTROLLER_PACK, options={"source": "controller"})
             for task in llm_tasks()]
-
-
-def _pack_entries() -> list[ModelEntry]:
-    """Used only when core.models.known_models is unavailable: the packaged experts, as facts."""
-    minilm = ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "vocab.txt",
-              "special_tokens_map.json", "sentence_bert_config.json", "modules.json", "1_Pooling/config.json"]
-    return [
-        ModelEntry("Systran/faster-whisper-tiny.en", "automatic-speech-recognition", "faster-whisper",
-                   files=["config.json", "model.bin", "tokenizer.json", "vocabulary.txt"], size_bytes=78_090_594,
-                   license="mit", pack="whisper-tiny.en", default=True),
-        *(ModelEntry("sentence-transformers/all-MiniLM-L6-v2", task, "sentence-embedding", files=minilm,
-                     size_bytes=91_618_861, license="apache-2.0", pack="all-minilm-l6-v2", default=True)
-          for task in ("sentence-similarity", "feature-extraction")),
-    ]
-
-
-def _runnable() -> list[ModelEntry]:
-    try:
-        from core.models.known_models import RUNNABLE
-    except Exception:  # noqa: BLE001 - written by another module; fall back to the packs we know
-        return _pack_entries()
-    return list(RUNNABLE)
 
 
 @cache
@@ -120,7 +77,7 @@ def all_models() -> list[ModelEntry]:
     facts = {m.id: m for m in _hub_facts()}
     seen: set[tuple[str, str]] = set()
     out: list[ModelEntry] = []
-    for m in [*_runnable(), *_llm_entries(), *_hub_facts()]:
+    for m in [*RUNNABLE, *_llm_entries(), *_hub_facts()]:
         key = (m.id, m.task)
         if key in seen:
             continue
@@ -259,7 +216,7 @@ def refresh(model_ids: list[str] | None = None, *, token: str | bool | None = No
 
     if downloads.is_offline(settings):
         raise downloads.OfflineError("offline mode is on: the catalog cannot be refreshed from the Hub")
-    ids = model_ids or sorted({m.id for m in _runnable() if not m.id.startswith("local:")})
+    ids = model_ids or sorted({m.id for m in RUNNABLE if not m.id.startswith("local:")})
     overlay = _overlay()
     done = 0
     for model_id in ids:

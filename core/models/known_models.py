@@ -11,7 +11,7 @@ Ids starting with "local:" name such models where no identical Hub repo exists."
 
 from __future__ import annotations
 
-from core.models.catalog import ModelEntry
+from core.models.entry import ModelEntry
 
 _WHISPER_FILES = ["config.json", "model.bin", "tokenizer.json", "vocabulary.txt"]
 _MINILM_FILES = ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "vocab.txt",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.errors import RunnerError
-from core.models.catalog import ModelEntry
+from core.models.entry import ModelEntry
 
 
 def _from_cache(repo_id: str, revision: str) -> Path | None:

@@ -18,7 +18,7 @@ from typing import Any
 from core.errors import NoModelError
 from core.llm import prompts
 from core.models import catalog
-from core.models.catalog import ModelEntry
+from core.models.entry import ModelEntry
 from core.plan import Task
 from core.tasks import TASKS, canonical_task
 

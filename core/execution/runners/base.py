@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from core.errors import Cancelled, RunnerError
-from core.models.catalog import ModelEntry
+from core.models.entry import ModelEntry
 from core.results import TaskOutput
 
 if TYPE_CHECKING:

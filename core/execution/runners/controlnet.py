@@ -17,7 +17,7 @@ from core.execution.runners.base import RunContext
 from core.execution.runners.diffusion import MAX_PROMPT_CHARS, _fit
 from core.execution.runners.media import load_image, save_png, text_arg
 from core.execution.runners.transformers_runner import weights_policy
-from core.models.catalog import ModelEntry
+from core.models.entry import ModelEntry
 from core.models.locate import folder_bytes, model_dir
 from core.models.pool import default_pool
 from core.results import TaskOutput

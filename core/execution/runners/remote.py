@@ -16,7 +16,7 @@ from core.errors import RunnerError
 from core.execution.runners.base import RunContext, write_atomic
 from core.execution.runners.draw import labelled_boxes, mask_overlay
 from core.execution.runners.media import load_audio, load_image, save_png, text_arg
-from core.models.catalog import ModelEntry
+from core.models.entry import ModelEntry
 from core.results import Artifact, TaskOutput
 
 TASKS = ("text-classification", "token-classification", "zero-shot-classification", "fill-mask",
