@@ -35,6 +35,7 @@ class TaskSelected(Event):
     runtime: str = ""
     reason: str = ""
     candidates: list[str] = field(default_factory=list)
+    needs_download: bool = False  # the chosen model is allowed but not cached: it downloads before the task runs
 
 
 @dataclass

@@ -86,7 +86,7 @@ class TurnState:
             t.candidates = list(event.candidates)
             if t.status == "selecting":
                 t.status = "pending"
-            if not event.model or "to be downloaded" in event.reason:
+            if not event.model or event.needs_download:
                 _note_download(t, event.model, event.reason)
             return {t.id}
         if isinstance(event, ev.TaskStarted):

@@ -221,7 +221,8 @@ def test_pending_task_that_downloads_first_says_so(window, qtbot):
     state = TurnState("p1", "describe")
     state.apply(ev.PlanReady("p1", {"tasks": [{"id": 1, "task": "image-to-text", "dep": [], "args": {}}]}))
     state.apply(ev.TaskSelected("p1", 1, "image-to-text", "Salesforce/blip-image-captioning-base", "transformers",
-                                "the default (to be downloaded, 990 MB: `python main.py models get ...`)"))
+                                "the default (to be downloaded, 990 MB: `python main.py models get ...`)",
+                                ["Salesforce/blip-image-captioning-base"], needs_download=True))
     window.turns["p1"] = state
     window.show_turn("p1")
     assert window.graph.node_state(1) == "pending"

@@ -237,7 +237,7 @@ class Engine:
                                         "reason": a.reason, "candidates": a.candidates}
             self.bus.emit(TaskSelected(turn.turn_id, task.id, task.task,
                                        a.model.id if a.model else "", a.model.runtime if a.model else "",
-                                       a.reason, a.candidates))
+                                       a.reason, a.candidates, a.needs_download))
         turn.timings["select_s"] = time.monotonic() - ts
 
         te = time.monotonic()
