@@ -120,8 +120,10 @@ def test_every_controlled_generation_task_runs(tiny_controlnet, tmp_path):
 
     from PIL import Image, ImageDraw
 
-    from core.execution.runners.controlnet import TASKS
+    from core.models.runtimes import RUNTIMES
     from core.tasks import TASKS as TABLE
+
+    TASKS = RUNTIMES["controlnet"].tasks
 
     drawn = Image.new("RGB", (64, 48), "black")
     ImageDraw.Draw(drawn).rectangle((10, 10, 50, 38), outline="white", width=2)

@@ -18,13 +18,13 @@ from typing import Any
 
 from core.errors import Cancelled, InputError, RunnerError
 from core.events import EventBus, TaskFinished, TaskProgress, TaskStarted
-from core.execution.runners.base import RunContext
+from core.execution.runners.base import RunContext, Runner
 from core.models.entry import ModelEntry
 from core.plan import RESOURCE_RE, Plan, Task, plan_problems
 from core.results import TaskOutput, TaskResult
 from core.tasks import TASKS
 
-RunnerLookup = Callable[[str], Any]
+RunnerLookup = Callable[[str], Runner]  # runtime -> its runner (tests pass doubles with the same run())
 
 
 @dataclass
@@ -49,7 +49,7 @@ def task_problems(plan: Plan) -> dict[int, str]:
     return out
 
 
-def _default_lookup(runtime: str) -> Any:
+def _default_lookup(runtime: str) -> Runner:
     from core.execution.runners import get_runner
 
     return get_runner(runtime)

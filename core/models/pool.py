@@ -55,12 +55,13 @@ class ModelPool:
 
     # -- public -------------------------------------------------------------------------------
     @contextmanager
-    def use(self, key: str, loader: Callable[[], Any], size_bytes: int) -> Iterator[Lease]:
+    def use(self, key: str, loader: Callable[[], Any], size_bytes: int, name: str | None = None) -> Iterator[Lease]:
         """Yield the model for `key`, loading it with `loader()` if it is not warm.
 
         The instance lock is held for the whole `with` block, so two threads that ask for the
-        same model run one after the other; different models run in parallel."""
-        slot, loaded, load_s = self._acquire_slot(key, loader, size_bytes)
+        same model run one after the other; different models run in parallel. `name` is what the
+        "loading …" message calls the model (default: guessed from the key)."""
+        slot, loaded, load_s = self._acquire_slot(key, loader, size_bytes, name or _model_name(key))
         t0 = time.perf_counter()
         try:
             with slot.lock:
@@ -114,7 +115,8 @@ class ModelPool:
             self.hits += 1
         return slot
 
-    def _acquire_slot(self, key: str, loader: Callable[[], Any], size_bytes: int) -> tuple[_Slot, bool, float]:
+    def _acquire_slot(self, key: str, loader: Callable[[], Any], size_bytes: int,
+                      name: str) -> tuple[_Slot, bool, float]:
         with self._lock:
             slot = self._hit(key)
             if slot is not None:
@@ -129,10 +131,10 @@ class ModelPool:
                 self._make_room(size_bytes)
             self._collect()
             t0 = time.perf_counter()
-            _announce(f"loading {_model_name(key)}… ({size_bytes / 1e6:,.0f} MB)")
+            _announce(f"loading {name}… ({size_bytes / 1e6:,.0f} MB)")
             value = loader()  # may raise; nothing is inserted then
             load_s = time.perf_counter() - t0
-            _announce(f"{_model_name(key)} loaded in {load_s:.1f} s")
+            _announce(f"{name} loaded in {load_s:.1f} s")
             with self._lock:
                 slot = _Slot(key, value, int(size_bytes), load_s, pins=1)
                 self._slots[key] = slot

@@ -140,11 +140,5 @@ def unavailable(runtime: str, settings=None, task: str | None = None) -> str | N
     return why
 
 
-def runner_tasks(runtime: str) -> frozenset[str] | None:
-    """The tasks the runtime's row lists; None for a runtime with no row."""
-    r = RUNTIMES.get(runtime)
-    return frozenset(r.tasks) if r is not None else None
-
-
 def clear_cache() -> None:
     _static_check.cache_clear()

@@ -7,7 +7,7 @@ import subprocess
 from typing import Any
 
 from core.errors import RunnerError
-from core.execution.runners.base import RunContext
+from core.execution.runners.base import RunContext, Runner
 from core.execution.runners.media import text_arg
 from core.results import TaskOutput
 
@@ -18,8 +18,6 @@ LANGS = {
     "fr": "fra", "fra": "fra", "french": "fra", "ca": "cat", "cat": "cat", "catalan": "cat",
     "pt": "por", "por": "por", "portuguese": "por", "it": "ita", "ita": "ita", "italian": "ita",
 }
-
-TASKS = ("translation",)  # what this runner declares it can do (core.models.runtimes reads it)
 
 
 def lang_code(name: str) -> str | None:
@@ -32,12 +30,10 @@ def installed_pairs(exe: str) -> set[str]:
     return {line.strip() for line in out.splitlines() if line.strip()}
 
 
-class ApertiumRunner:
+class ApertiumRunner(Runner):
     runtime = "apertium"
 
-    def run(self, ctx: RunContext, inputs: dict[str, Any]) -> TaskOutput:
-        if ctx.task != "translation":
-            raise RunnerError(f"Apertium cannot do '{ctx.task}'")
+    def run_task(self, ctx: RunContext, inputs: dict[str, Any]) -> TaskOutput:
         text = text_arg(inputs, "text")
         src_in = text_arg(inputs, "src_lang", 40, required=False)
         tgt_in = text_arg(inputs, "tgt_lang", 40, required=False)

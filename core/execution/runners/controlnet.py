@@ -13,17 +13,14 @@ from typing import Any
 
 from core.config import hardware
 from core.errors import Cancelled, RunnerError
-from core.execution.runners.base import RunContext
+from core.execution.runners.base import RunContext, Runner
 from core.execution.runners.diffusion import MAX_PROMPT_CHARS, _fit
 from core.execution.runners.media import load_image, save_png, text_arg
 from core.execution.runners.transformers_runner import weights_policy
 from core.models.entry import ModelEntry
 from core.models.locate import folder_bytes, model_dir
-from core.models.pool import default_pool
 from core.results import TaskOutput
 
-TASKS = ("canny-text-to-image", "mlsd-text-to-image", "openpose-text-to-image", "depth-text-to-image",
-         "seg-text-to-image", "hed-text-to-image", "scribble-text-to-image")
 DEFAULT_BASE = "stable-diffusion-v1-5/stable-diffusion-v1-5"
 
 
@@ -87,29 +84,25 @@ def condition_for(ctx: RunContext, image: Any, path: Any) -> tuple[Any, Any]:
     entry = catalog.default_model(extractor)
     if entry is None:
         return image, None
-    sub = RunContext(ctx.task_id, extractor, entry, ctx.artifacts_dir, ctx.cancel, device=ctx.device,
-                     settings=ctx.settings)
-    made = get_runner(entry.runtime).run(sub, {"image": path})
+    made = get_runner(entry.runtime).run(ctx.helper(extractor, entry), {"image": path})
     made.data["extractor"] = extractor
     return Image.open(made.file_of("image").path).convert("RGB"), made
 
 
-class ControlNetRunner:
+class ControlNetRunner(Runner):
     runtime = "controlnet"
 
-    def run(self, ctx: RunContext, inputs: dict[str, Any]) -> TaskOutput:
-        if ctx.task not in TASKS:
-            raise RunnerError(f"the ControlNet runner cannot do '{ctx.task}'")
+    def run_task(self, ctx: RunContext, inputs: dict[str, Any]) -> TaskOutput:
         condition = load_image(inputs, "image")
         prompt = text_arg(inputs, "text", MAX_PROMPT_CHARS)
         opts = ctx.model.options or {}
         steps = int(opts.get("steps", 20))
         size = int(opts.get("size", 512))
         seed = int(opts.get("seed", random.randrange(2**31)))
-        cn_folder = model_dir(ctx.model)
+        cn_folder = self.folder(ctx)
         base_folder = _base_dir(ctx.model)
         condition, extracted = condition_for(ctx, condition, inputs["image"])
-        choice = hardware.choose_device(hardware.run_preference(ctx.device, ctx.settings))
+        choice = self.device(ctx)
         ctx.check_cancel()
 
         def on_step(pipe: Any, step: int, timestep: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -119,12 +112,11 @@ class ControlNetRunner:
 
         import torch
 
-        key = f"{self.runtime}:{cn_folder}:{base_folder}:{choice.device}:{choice.dtype}"
         need = (ctx.model.size_bytes or folder_bytes(cn_folder)) + (base_entry(ctx.model).size_bytes or
                                                                     folder_bytes(base_folder))
         w, h = _fit(condition.size, size)
-        with default_pool().use(key, lambda: _load(cn_folder, base_folder, ctx.model, choice, ctx.settings),
-                                need) as lease:
+        with self.model(ctx, lambda: _load(cn_folder, base_folder, ctx.model, choice, ctx.settings), need,
+                        folder=cn_folder, device=choice, variant=(str(base_folder),)) as lease:
             try:
                 image = lease.model(prompt=prompt, image=condition.resize((w, h)), num_inference_steps=steps,
                                     height=h, width=w, guidance_scale=float(opts.get("guidance_scale", 7.5)),
@@ -141,5 +133,4 @@ class ControlNetRunner:
                                f"{ctx.task.split('-')[0]} map{how})", files=files,
                           data={"prompt": prompt, "seed": seed, "steps": steps, "base": base_entry(ctx.model).id,
                                 "extracted_with": extracted.data["extractor"] if extracted else None,
-                                "device": choice.device, "dtype": choice.dtype, "model_loaded": lease.loaded,
-                                "load_s": round(lease.load_s, 3)})
+                                "device": choice.device, "dtype": choice.dtype})

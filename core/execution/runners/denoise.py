@@ -12,13 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from core.errors import RunnerError
-from core.execution.runners.base import RunContext
+from core.execution.runners.base import RunContext, Runner
 from core.execution.runners.media import load_audio, save_wav
-from core.models.locate import package_dir
-from core.models.pool import default_pool
 from core.results import TaskOutput
 
-TASKS = ("audio-to-audio",)
 RATE = 16_000
 WIN, HOP, NFFT = 320, 160, 320
 MIN_GAIN = 10 ** (-80 / 20)
@@ -81,25 +78,24 @@ def _session(path: Any) -> Any:
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
-class NSNet2Runner:
+class NSNet2Runner(Runner):
     runtime = "nsnet2-onnx"
 
-    def run(self, ctx: RunContext, inputs: dict[str, Any]) -> TaskOutput:
+    def run_task(self, ctx: RunContext, inputs: dict[str, Any]) -> TaskOutput:
         import numpy as np
 
-        if ctx.task not in TASKS:
-            raise RunnerError(f"the NSNet2 runner cannot do '{ctx.task}'")
         audio = load_audio(inputs, "audio", RATE)
         peak = float(np.abs(audio).max())
         if peak < SILENT_PEAK:
             raise RunnerError(f"the audio is silent (peak {20 * np.log10(max(peak, 1e-9)):.0f} dBFS): "
                               "there is no speech to clean up")
-        model = package_dir(ctx.model) / ctx.model.files[0]
-        with default_pool().use(f"{self.runtime}:{model}", lambda: _session(model), ctx.model.size_bytes) as lease:
+        folder = self.folder(ctx)
+        model = folder / ctx.model.files[0]
+        with self.model(ctx, lambda: _session(model), folder=folder, device="CPUExecutionProvider") as lease:
             clean = enhance(lease.model, audio, ctx)
         removed = 10 * np.log10(float(np.mean(audio ** 2)) / max(float(np.mean(clean ** 2)), 1e-12))
         artifact = save_wav(ctx, clean, RATE)
         seconds = len(audio) / RATE
         return TaskOutput(text=f"denoised {seconds:.1f} s of speech (the output is {removed:.1f} dB quieter)",
                           files=[artifact], data={"seconds": round(seconds, 2), "sample_rate": RATE,
-                                                  "removed_db": round(removed, 2), "model_loaded": lease.loaded})
+                                                  "removed_db": round(removed, 2)})

@@ -11,14 +11,11 @@ from typing import Any
 
 from core.config import hardware
 from core.errors import Cancelled, RunnerError
-from core.execution.runners.base import RunContext
+from core.execution.runners.base import RunContext, Runner
 from core.execution.runners.media import load_image, save_png, text_arg
 from core.execution.runners.transformers_runner import weights_policy
-from core.models.locate import folder_bytes, model_dir
-from core.models.pool import default_pool
 from core.results import TaskOutput
 
-TASKS = ("text-to-image", "image-to-image")
 MAX_PROMPT_CHARS = 1000
 
 
@@ -37,13 +34,11 @@ def _load(task: str, folder: Any, model_id: str, choice: hardware.DeviceChoice, 
     return pipe.to(choice.device)
 
 
-class DiffusersRunner:
+class DiffusersRunner(Runner):
     runtime = "diffusers"
 
-    def run(self, ctx: RunContext, inputs: dict[str, Any]) -> TaskOutput:
+    def run_task(self, ctx: RunContext, inputs: dict[str, Any]) -> TaskOutput:
         task = ctx.task
-        if task not in TASKS:
-            raise RunnerError(f"the diffusers runner cannot do '{task}'")
         opts = ctx.model.options
         init = load_image(inputs, "image") if task == "image-to-image" else None
         prompt = text_arg(inputs, "text", MAX_PROMPT_CHARS, required=task == "text-to-image")
@@ -53,8 +48,8 @@ class DiffusersRunner:
         strength = float(opts.get("strength", 0.6))
         if task == "image-to-image" and steps * strength < 1:
             steps = int(1 / strength) + 1  # diffusers needs at least one denoising step after strength
-        folder = model_dir(ctx.model)
-        choice = hardware.choose_device(hardware.run_preference(ctx.device, ctx.settings))
+        folder = self.folder(ctx)
+        choice = self.device(ctx)
         seed = int(opts.get("seed", random.randrange(2**31)))
         ctx.check_cancel()
 
@@ -65,9 +60,8 @@ class DiffusersRunner:
 
         import torch
 
-        key = f"{self.runtime}:{task}:{folder}:{choice.device}:{choice.dtype}"
-        with default_pool().use(key, lambda: _load(task, folder, ctx.model.id, choice, ctx.settings),
-                                ctx.model.size_bytes or folder_bytes(folder)) as lease:
+        with self.model(ctx, lambda: _load(task, folder, ctx.model.id, choice, ctx.settings), folder=folder,
+                        device=choice, variant=(task,)) as lease:
             pipe = lease.model
             args: dict[str, Any] = {"prompt": prompt, "num_inference_steps": steps,
                                     "guidance_scale": float(opts.get("guidance_scale", 7.5)),
@@ -86,8 +80,8 @@ class DiffusersRunner:
                 raise RunnerError(f"{ctx.model.id} failed: {str(e).splitlines()[0][:300]}") from None
         artifact = save_png(ctx, image)
         return TaskOutput(text=f"an image {image.width}x{image.height} of: {prompt[:80]}", files=[artifact],
-                          data={"prompt": prompt, "seed": seed, "steps": steps, "device": choice.device, "device_why": choice.why,
-                                "dtype": choice.dtype, "model_loaded": lease.loaded, "load_s": round(lease.load_s, 3)})
+                          data={"prompt": prompt, "seed": seed, "steps": steps, "device": choice.device,
+                                "device_why": choice.why, "dtype": choice.dtype})
 
 
 def _fit(size: tuple[int, int], longest: int) -> tuple[int, int]:

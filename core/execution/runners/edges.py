@@ -11,11 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from core.errors import RunnerError
-from core.execution.runners.base import RunContext
+from core.execution.runners.base import RunContext, Runner
 from core.execution.runners.media import load_image, save_png
 from core.results import TaskOutput
 
-TASKS = ("canny-control", "mlsd-control")
 MAX_SIDE = 2048
 
 
@@ -58,14 +57,12 @@ def line_segments(image: Any, min_length: float = 0.03) -> tuple[Any, list[list[
     return canvas, [[round(v, 1) for v in s] for s in segments]
 
 
-class EdgeMapRunner:
+class EdgeMapRunner(Runner):
     runtime = "opencv"
 
-    def run(self, ctx: RunContext, inputs: dict[str, Any]) -> TaskOutput:
+    def run_task(self, ctx: RunContext, inputs: dict[str, Any]) -> TaskOutput:
         from PIL import Image
 
-        if ctx.task not in TASKS:
-            raise RunnerError(f"the OpenCV runner cannot do '{ctx.task}'")
         image = load_image(inputs, "image")
         opts = ctx.model.options or {}
         ctx.check_cancel()

@@ -11,18 +11,14 @@ from typing import Any
 
 from core.config import hardware
 from core.errors import RunnerError
-from core.execution.runners.base import RunContext
+from core.execution.runners.base import RunContext, Runner
 from core.execution.runners.media import load_image
-from core.models.locate import package_dir
-from core.models.pool import default_pool
 from core.results import TaskOutput
 
 INPUT_SIZE = 224
 RESIZE = 256  # shorter side before the centre crop: the usual ImageNet evaluation recipe
 MEAN = STD = (0.5, 0.5, 0.5)  # the lite models were trained on pixels scaled to [-1, 1]
 TOP_K = 5
-
-TASKS = ("image-classification",)  # what this runner declares it can do (core.models.runtimes reads it)
 
 
 @cache
@@ -53,16 +49,14 @@ def preprocess(image: Any) -> Any:
     return torch.from_numpy(x.transpose(2, 0, 1).copy()).unsqueeze(0)
 
 
-class EfficientNetRunner:
+class EfficientNetRunner(Runner):
     runtime = "efficientnet-lite"
 
-    def run(self, ctx: RunContext, inputs: dict[str, Any]) -> TaskOutput:
-        if ctx.task != "image-classification":
-            raise RunnerError(f"EfficientNet cannot do '{ctx.task}'")
+    def run_task(self, ctx: RunContext, inputs: dict[str, Any]) -> TaskOutput:
         image = load_image(inputs, "image")
         names = imagenet_names()
-        weights = package_dir(ctx.model) / ctx.model.files[0]
-        choice = hardware.choose_device(hardware.run_preference(ctx.device, ctx.settings))
+        weights = self.folder(ctx) / ctx.model.files[0]
+        choice = self.device(ctx)
 
         def load() -> Any:
             import torch
@@ -79,12 +73,10 @@ class EfficientNetRunner:
         import torch
 
         x = preprocess(image).to(choice.device, dtype=hardware.torch_dtype(choice))
-        with default_pool().use(f"{self.runtime}:{ctx.model.id}:{choice.device}", load,
-                                weights.stat().st_size * 2) as lease, torch.inference_mode():
+        with self.model(ctx, load, weights.stat().st_size * 2, device=choice) as lease, torch.inference_mode():
             probs = lease.model(x).float().softmax(dim=-1)[0].cpu()
         top = probs.topk(TOP_K)
         labels = [{"label": names[i].split(",")[0].strip(), "synonyms": names[i], "index": int(i),
                    "score": round(float(p), 4)} for p, i in zip(top.values.tolist(), top.indices.tolist(), strict=True)]
         text = ", ".join(f"{lab['label']} ({lab['score']:.2f})" for lab in labels[:3])
-        return TaskOutput(text=text, data={"labels": labels, "device": choice.device, "device_why": choice.why,
-                                           "model_loaded": lease.loaded, "load_s": round(lease.load_s, 3)})
+        return TaskOutput(text=text, data={"labels": labels, "device": choice.device, "device_why": choice.why})

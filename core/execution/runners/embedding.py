@@ -5,15 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.config import hardware
 from core.errors import RunnerError
-from core.execution.runners.base import RunContext
+from core.execution.runners.base import RunContext, Runner
 from core.execution.runners.media import save_json, text_arg
-from core.llm.encoder import lease
-from core.models.locate import model_dir
+from core.llm import encoder
 from core.results import TaskOutput
 
-TASKS = ("sentence-similarity", "feature-extraction", "zero-shot-classification")
 # Zero-shot by embeddings: each label becomes a short hypothesis sentence, and the text's cosine with
 # each hypothesis ranks them. Scores are a softmax over cosines / TEMPERATURE (readable, sum to 1).
 HYPOTHESIS = "This text is about {}."
@@ -30,12 +27,10 @@ def describe(score: float) -> str:
     return "unrelated"
 
 
-class SentenceEmbeddingRunner:
+class SentenceEmbeddingRunner(Runner):
     runtime = "sentence-embedding"
 
-    def run(self, ctx: RunContext, inputs: dict[str, Any]) -> TaskOutput:
-        if ctx.task not in TASKS:
-            raise RunnerError(f"the sentence-embedding runner cannot do '{ctx.task}'")
+    def run_task(self, ctx: RunContext, inputs: dict[str, Any]) -> TaskOutput:
         texts = [text_arg(inputs, "text")]
         labels: list[str] = []
         if ctx.task == "sentence-similarity":
@@ -46,14 +41,14 @@ class SentenceEmbeddingRunner:
             if len(labels) < 2:
                 raise RunnerError("'labels' needs at least two candidate labels, separated by commas")
             texts += [HYPOTHESIS.format(label) for label in labels]
-        folder = model_dir(ctx.model)
-        choice = hardware.choose_device(hardware.run_preference(ctx.device, ctx.settings))
+        folder = self.folder(ctx)
+        choice = self.device(ctx)
         ctx.check_cancel()
-        with lease(folder, choice, ctx.model.size_bytes) as held:
-            vectors, truncated = held.model.encode(texts)
+        # the encoder's own pool key: one loaded MiniLM whoever asks (this runner or the planner)
+        with self.timed(ctx, encoder.lease(folder, choice, ctx.model.size_bytes)) as lease:
+            vectors, truncated = lease.model.encode(texts)
         meta = {"device": choice.device, "device_why": choice.why, "dtype": choice.dtype, "model_loaded": lease.loaded,
-                "load_s": round(lease.load_s, 3), "truncated": truncated,
-                "max_tokens": lease.model.max_tokens}
+                "load_s": round(lease.load_s, 3), "truncated": truncated, "max_tokens": lease.model.max_tokens}
         note = " (long text cut to the model's length)" if any(truncated) else ""
         if ctx.task == "zero-shot-classification":
             cosines = (vectors[1:] @ vectors[0]).tolist()

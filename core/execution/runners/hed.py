@@ -13,13 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import RunnerError
-from core.execution.runners.base import RunContext
+from core.execution.runners.base import RunContext, Runner
 from core.execution.runners.media import load_image, save_png
-from core.models.locate import model_dir
-from core.models.pool import default_pool
 from core.results import TaskOutput
 
-TASKS = ("hed-control", "scribble-control")
 WEIGHTS = "ControlNetHED.pth"
 MAX_SIDE = 1024
 # (input channels, output channels, convolutions) of the five blocks; the key names follow the checkpoint
@@ -107,16 +104,14 @@ def scribble(edge: Any, threshold: int = 127, sigma: float = 3.0) -> Any:
     return np.where(strokes > 4, 255, 0).astype(np.uint8)
 
 
-class HedRunner:
+class HedRunner(Runner):
     runtime = "hed"
 
-    def run(self, ctx: RunContext, inputs: dict[str, Any]) -> TaskOutput:
+    def run_task(self, ctx: RunContext, inputs: dict[str, Any]) -> TaskOutput:
         from PIL import Image
 
-        if ctx.task not in TASKS:
-            raise RunnerError(f"the HED runner cannot do '{ctx.task}'")
         image = load_image(inputs, "image")
-        folder = model_dir(ctx.model)
+        folder = self.folder(ctx)
         path = folder / (ctx.model.files[0] if ctx.model.files else WEIGHTS)
         if not path.is_file():
             raise RunnerError(f"{ctx.model.id} has no {path.name}; `python main.py models get {ctx.model.id} "
@@ -125,8 +120,8 @@ class HedRunner:
             raise RunnerError(f"{ctx.model.id}'s {path.name} is a pickle, which can run code when loaded; Maestro "
                               "refuses it unless you allow this model in Settings -> allow pickle models")
         ctx.check_cancel()
-        with default_pool().use(f"{self.runtime}:{path}", lambda: load(path, ctx.model.id),
-                                ctx.model.size_bytes or path.stat().st_size) as lease:
+        with self.model(ctx, lambda: load(path, ctx.model.id), ctx.model.size_bytes or path.stat().st_size,
+                        folder=folder, device="cpu", variant=(path.name,)) as lease:
             ctx.progress(None, "tracing soft edges")
             edge = soft_edges(lease.model, image)
         out = scribble(edge) if ctx.task == "scribble-control" else edge
@@ -134,4 +129,4 @@ class HedRunner:
         share = float((out > 127).mean())
         return TaskOutput(text=f"{kind} map {image.width}x{image.height} ({share:.1%} of pixels on lines)",
                           files=[save_png(ctx, Image.fromarray(out).convert("RGB"))],
-                          data={"line_share": round(share, 4), "model_loaded": lease.loaded})
+                          data={"line_share": round(share, 4)})

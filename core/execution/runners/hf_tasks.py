@@ -171,15 +171,9 @@ def visual_qa(ctx: RunContext, loaded: Any, p: dict[str, Any]) -> TaskOutput:
 def _ocr_word_boxes(ctx: RunContext, image: Any) -> list[tuple[str, list[int]]]:
     """Words with boxes normalised to 0..1000, from the packaged RapidOCR (LayoutLM needs them and
     the pipeline would otherwise want Tesseract). A line's box is shared out by character count."""
-    from core.execution.runners.rapidocr import RapidOCRRunner
-    from core.models import known_models
+    from core.execution.runners.rapidocr import read_page
 
-    entry = known_models.default_for("optical-character-recognition")
-    if entry is None:
-        raise RunnerError("document question answering with this model needs the OCR model")
-    ocr_ctx = RunContext(ctx.task_id, "optical-character-recognition", entry, ctx.artifacts_dir, ctx.cancel,
-                         device=ctx.device, settings=ctx.settings)
-    lines, _, _ = RapidOCRRunner().read(ocr_ctx, image)
+    lines, _, _ = read_page(ctx, image, "document question answering with this model")
     w, h = image.size
     words: list[tuple[str, list[int]]] = []
     for line in lines:

@@ -11,15 +11,11 @@ import contextlib
 import io
 from typing import Any
 
-from core.errors import RunnerError
-from core.execution.runners.base import RunContext
+from core.execution.runners.base import RunContext, Runner
 from core.execution.runners.draw import labelled_boxes, mask_overlay
 from core.execution.runners.media import load_image, save_png
-from core.models.locate import package_dir
-from core.models.pool import default_pool
 from core.results import TaskOutput
 
-TASKS = ("object-detection", "image-segmentation")
 MODEL_BYTES = {"object-detection": 1_100_000, "image-segmentation": 250_000}  # TFLite files
 MIN_FACE_SCORE = 0.5
 PERSON_THRESHOLD = 0.5  # mask probability above which a pixel belongs to the person
@@ -43,13 +39,11 @@ def _solutions() -> Any:
     return face_detection, selfie_segmentation
 
 
-class MediaPipeRunner:
+class MediaPipeRunner(Runner):
     runtime = "mediapipe"
 
-    def run(self, ctx: RunContext, inputs: dict[str, Any]) -> TaskOutput:
-        if ctx.task not in TASKS:
-            raise RunnerError(f"the MediaPipe models cannot do '{ctx.task}'")
-        package_dir(ctx.model)  # a clear "pip install" message when mediapipe is missing
+    def run_task(self, ctx: RunContext, inputs: dict[str, Any]) -> TaskOutput:
+        self.folder(ctx)  # a clear "pip install" message when mediapipe is missing
         image = load_image(inputs, "image")
         import numpy as np
 
@@ -59,7 +53,7 @@ class MediaPipeRunner:
         return self._person(ctx, image, rgb)
 
     def _lease(self, ctx: RunContext, build: Any) -> Any:
-        return default_pool().use(f"{self.runtime}:{ctx.model.id}:{ctx.task}", build, MODEL_BYTES[ctx.task])
+        return self.model(ctx, build, MODEL_BYTES[ctx.task], variant=(ctx.task,))
 
     def _faces(self, ctx: RunContext, image: Any, rgb: Any) -> TaskOutput:
         face_detection, _ = _solutions()
@@ -81,7 +75,7 @@ class MediaPipeRunner:
         drawn = labelled_boxes(image, [{"box": o["box"], "label": f"face {o['score']:.2f}"} for o in objects])
         text = f"{len(objects)} object(s): {len(objects)} face" if objects else "no faces found"
         return TaskOutput(text=text, files=[save_png(ctx, drawn)],
-                          data={"objects": objects, "classes": ["face"], "model_loaded": lease.loaded})
+                          data={"objects": objects, "classes": ["face"]})
 
     def _person(self, ctx: RunContext, image: Any, rgb: Any) -> TaskOutput:
         import numpy as np
@@ -106,4 +100,4 @@ class MediaPipeRunner:
         text = (f"2 region(s): person ({share:.0%} of the image), background" if person.any()
                 else "no person found: the whole image is background")
         files = [save_png(ctx, overlay), save_png(ctx, mask_png, stem=f"task{ctx.task_id}-person-mask")]
-        return TaskOutput(text=text, files=files, data={"segments": segments, "model_loaded": lease.loaded})
+        return TaskOutput(text=text, files=files, data={"segments": segments})

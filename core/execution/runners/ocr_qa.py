@@ -6,44 +6,28 @@ reader is the packaged OCR model and the answerer the controller, so it runs off
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from core.errors import RunnerError
-from core.execution.runners.base import RunContext
+from core.execution.runners.base import RunContext, Runner
 from core.execution.runners.media import load_image
+from core.execution.runners.rapidocr import read_page
 from core.results import TaskOutput
 
-TASKS = ("document-question-answering",)
-OCR_MODEL = "local:rapidocr-ppocrv4"
 MAX_DOC_CHARS = 6000  # what fits beside the prompt in the controller's 4k context
 
 
-def ocr_context(ctx: RunContext) -> RunContext:
-    """The same task context with the packaged OCR model, so the pool shares one loaded reader."""
-    from core.models import catalog
-
-    entry = catalog.get(OCR_MODEL, "optical-character-recognition")
-    if entry is None:
-        raise RunnerError(f"the OCR model {OCR_MODEL} is not in the catalog")
-    return replace(ctx, model=entry)
-
-
-class OcrQaRunner:
+class OcrQaRunner(Runner):
     runtime = "ocr-llm"
 
-    def run(self, ctx: RunContext, inputs: dict[str, Any]) -> TaskOutput:
-        if ctx.task not in TASKS:
-            raise RunnerError(f"the OCR + controller reader cannot do '{ctx.task}'")
+    def run_task(self, ctx: RunContext, inputs: dict[str, Any]) -> TaskOutput:
         question = str(inputs.get("question") or "").strip()
         if not question:
             raise RunnerError("the question about the document is empty")
         if ctx.controller is None:
             raise RunnerError("no controller LLM is loaded to answer from the document's text")
         image = load_image(inputs, "image")
-        from core.execution.runners.rapidocr import RapidOCRRunner
-
-        lines, provider, loaded = RapidOCRRunner().read(ocr_context(ctx), image)
+        lines, provider, loaded = read_page(ctx, image, "answering from a document's text")
         ctx.check_cancel()
         text = "\n".join(line["text"] for line in lines)
         data: dict[str, Any] = {"ocr_lines": len(lines), "ocr_provider": provider, "ocr_loaded": loaded,

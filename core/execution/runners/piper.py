@@ -12,20 +12,15 @@ import subprocess
 from dataclasses import dataclass
 from typing import Any
 
-from core.config import hardware
 from core.errors import RunnerError
-from core.execution.runners.base import RunContext
+from core.execution.runners.base import RunContext, Runner
 from core.execution.runners.media import save_wav, text_arg
-from core.models.locate import package_dir
-from core.models.pool import default_pool
 from core.results import TaskOutput
 
 MAX_CHARS = 5_000
 PAUSE_S = 0.25  # silence between sentences
 _SENTENCES = re.compile(r"[^.!?]+[.!?]*")
 _CLAUSES = re.compile(r"([^,;:.!?]+)([,;:.!?]*)")
-
-TASKS = ("text-to-speech",)  # what this runner declares it can do (core.models.runtimes reads it)
 
 
 def espeak_exe() -> str:
@@ -88,24 +83,21 @@ def load_voice(model_file: Any, config_file: Any, providers: list[str]) -> Voice
                   float(inf.get("noise_w", 0.8))))
 
 
-class PiperRunner:
+class PiperRunner(Runner):
     runtime = "piper-onnx"
 
-    def run(self, ctx: RunContext, inputs: dict[str, Any]) -> TaskOutput:
-        if ctx.task != "text-to-speech":
-            raise RunnerError(f"a Piper voice cannot do '{ctx.task}'")
+    def run_task(self, ctx: RunContext, inputs: dict[str, Any]) -> TaskOutput:
         text = text_arg(inputs, "text", MAX_CHARS)
         exe = espeak_exe()
-        folder = package_dir(ctx.model)
+        folder = self.folder(ctx)
         model_file, config_file = folder / ctx.model.files[0], folder / ctx.model.files[1]
-        providers = hardware.ort_providers(hardware.run_preference(ctx.device, ctx.settings))
+        providers = self.providers(ctx)
         import numpy as np
 
         sentences = [s.strip() for s in _SENTENCES.findall(" ".join(text.split())) if s.strip()]
-        key = f"{self.runtime}:{ctx.model.id}:{providers[0]}"
         pieces: list[Any] = []
-        with default_pool().use(key, lambda: load_voice(model_file, config_file, providers),
-                                model_file.stat().st_size * 2) as lease:
+        with self.model(ctx, lambda: load_voice(model_file, config_file, providers), model_file.stat().st_size * 2,
+                        device=providers[0]) as lease:
             voice: Voice = lease.model
             silence = np.zeros(int(PAUSE_S * voice.sample_rate), dtype=np.float32)
             for n, sentence in enumerate(sentences):
@@ -127,5 +119,4 @@ class PiperRunner:
         artifact = save_wav(ctx, audio, rate)
         seconds = len(audio) / rate
         return TaskOutput(text=f"spoke {len(text.split())} words ({seconds:.1f} s of audio)", files=[artifact],
-                          data={"seconds": round(seconds, 2), "sample_rate": rate, "provider": providers[0],
-                                "model_loaded": lease.loaded})
+                          data={"seconds": round(seconds, 2), "sample_rate": rate, "provider": providers[0]})

@@ -12,13 +12,10 @@ import math
 from typing import Any
 
 from core.errors import RunnerError
-from core.execution.runners.base import RunContext
+from core.execution.runners.base import RunContext, Runner
 from core.execution.runners.media import load_image, save_png
-from core.models.locate import package_dir
-from core.models.pool import default_pool
 from core.results import TaskOutput
 
-TASKS = ("openpose-control",)
 MODEL_BYTES = 9_399_558  # the two TFLite files
 MIN_VISIBILITY = 0.5
 # OpenPose body-18 keypoint k <- MediaPipe landmark; None = the neck (midpoint of the shoulders).
@@ -86,16 +83,14 @@ def draw_skeleton(points: list[tuple[float, float] | None], w: int, h: int) -> A
     return canvas
 
 
-class PoseControlRunner:
+class PoseControlRunner(Runner):
     runtime = "mediapipe-pose"
 
-    def run(self, ctx: RunContext, inputs: dict[str, Any]) -> TaskOutput:
+    def run_task(self, ctx: RunContext, inputs: dict[str, Any]) -> TaskOutput:
         import numpy as np
         from PIL import Image
 
-        if ctx.task not in TASKS:
-            raise RunnerError(f"the MediaPipe pose runner cannot do '{ctx.task}'")
-        package_dir(ctx.model)  # a clear "pip install" message when mediapipe is missing
+        self.folder(ctx)  # a clear "pip install" message when mediapipe is missing
         image = load_image(inputs, "image")
         rgb = np.ascontiguousarray(np.asarray(image))
         from core.execution.runners.mediapipe_vision import _protobuf_compat
@@ -107,7 +102,7 @@ class PoseControlRunner:
         def build() -> Any:  # model_complexity=1: the full landmark model, the one the wheel ships
             return mp_pose.Pose(static_image_mode=True, model_complexity=1, min_detection_confidence=0.5)
 
-        with default_pool().use(f"{self.runtime}:{ctx.model.id}", build, MODEL_BYTES) as lease:
+        with self.model(ctx, build, MODEL_BYTES) as lease:
             ctx.progress(None, "finding the person's pose")
             result = lease.model.process(rgb)
         if result.pose_landmarks is None:
@@ -117,4 +112,4 @@ class PoseControlRunner:
         found = {NAMES[i]: [round(p[0]), round(p[1])] for i, p in enumerate(points) if p is not None}
         out = Image.fromarray(draw_skeleton(points, w, h))
         return TaskOutput(text=f"pose of 1 person: {len(found)} of 18 keypoints visible",
-                          files=[save_png(ctx, out)], data={"keypoints": found, "model_loaded": lease.loaded})
+                          files=[save_png(ctx, out)], data={"keypoints": found})

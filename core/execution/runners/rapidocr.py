@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.config import hardware
 from core.errors import RunnerError
-from core.execution.runners.base import RunContext
+from core.execution.runners.base import RunContext, Runner
 from core.execution.runners.draw import labelled_boxes
 from core.execution.runners.media import load_image, save_png
-from core.models.locate import folder_bytes, package_dir
-from core.models.pool import default_pool
+from core.models.locate import folder_bytes
 from core.results import TaskOutput
 
-TASKS = ("optical-character-recognition",)  # what this runner declares it can do (core.models.runtimes reads it)
+TASK = "optical-character-recognition"
 
 
 def reading_order(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -34,26 +32,35 @@ def reading_order(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [line for row in rows for line in sorted(row, key=lambda ln: key(ln)[1])]
 
 
-class RapidOCRRunner:
+def read_page(ctx: RunContext, image: Any, why: str) -> tuple[list[dict[str, Any]], str, bool]:
+    """`RapidOCRRunner.read` with the packaged OCR model, for another expert's task (a document
+    question, a table in a picture); `why` finishes "... needs the OCR model" when it is missing."""
+    from core.models import known_models
+
+    entry = known_models.default_for(TASK)
+    if entry is None:
+        raise RunnerError(f"{why} needs the OCR model")
+    return RapidOCRRunner().read(ctx.helper(TASK, entry), image)
+
+
+class RapidOCRRunner(Runner):
     runtime = "rapidocr"
 
-    def run(self, ctx: RunContext, inputs: dict[str, Any]) -> TaskOutput:
-        if ctx.task != "optical-character-recognition":
-            raise RunnerError(f"RapidOCR cannot do '{ctx.task}'")
+    def run_task(self, ctx: RunContext, inputs: dict[str, Any]) -> TaskOutput:
         image = load_image(inputs, "image")
-        lines, provider, loaded = self.read(ctx, image)
+        lines, provider, _ = self.read(ctx, image)
         text = "\n".join(line["text"] for line in lines)
         files = []
         if lines:
             marked = labelled_boxes(image, [{"box": ln["box"], "label": ""} for ln in lines])
             files.append(save_png(ctx, marked))
         return TaskOutput(text=text or "(no text found)", files=files,
-                          data={"lines": lines, "provider": provider, "model_loaded": loaded})
+                          data={"lines": lines, "provider": provider})
 
     def read(self, ctx: RunContext, image: Any) -> tuple[list[dict[str, Any]], str, bool]:
         """(text lines in reading order with boxes and scores, ORT provider, whether it loaded now)."""
-        folder = package_dir(ctx.model)
-        providers = hardware.ort_providers(hardware.run_preference(ctx.device, ctx.settings))
+        folder = self.folder(ctx)
+        providers = self.providers(ctx)
         use_cuda = providers[0] == "CUDAExecutionProvider"
         use_dml = providers[0] == "DmlExecutionProvider"
 
@@ -67,8 +74,7 @@ class RapidOCRRunner:
         import numpy as np
 
         bgr = np.ascontiguousarray(np.asarray(image)[:, :, ::-1])  # OpenCV-based pre-processing wants BGR
-        key = f"{self.runtime}:{ctx.model.id}:{providers[0]}"
-        with default_pool().use(key, load, folder_bytes(folder / "models") * 3) as lease:
+        with self.model(ctx, load, folder_bytes(folder / "models") * 3, device=providers[0]) as lease:
             ctx.progress(None, "reading text")
             result, _ = lease.model(bgr)
         lines = [{"text": text, "score": round(float(score), 4), "box": [[float(x), float(y)] for x, y in box]}

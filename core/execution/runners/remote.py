@@ -13,17 +13,11 @@ import os
 from typing import Any
 
 from core.errors import RunnerError
-from core.execution.runners.base import RunContext, write_atomic
+from core.execution.runners.base import RunContext, Runner, write_atomic
 from core.execution.runners.draw import labelled_boxes, mask_overlay
 from core.execution.runners.media import load_audio, load_image, save_png, text_arg
 from core.models.entry import ModelEntry
 from core.results import Artifact, TaskOutput
-
-TASKS = ("text-classification", "token-classification", "zero-shot-classification", "fill-mask",
-         "summarization", "translation", "question-answering", "text-generation", "feature-extraction",
-         "sentence-similarity", "image-classification", "object-detection", "image-segmentation",
-         "image-to-text", "visual-question-answering", "document-question-answering",
-         "automatic-speech-recognition", "audio-classification", "text-to-speech", "text-to-image")
 
 
 def remote_entry(task: str, base_url: str, name: str = "", token_env: str = "") -> ModelEntry:
@@ -52,13 +46,11 @@ def _text_of_labels(labels: list[dict[str, Any]]) -> str:
     return ", ".join(f"{x['label']} ({x['score']:.2f})" for x in labels[:3])
 
 
-class RemoteRunner:
+class RemoteRunner(Runner):
     runtime = "remote"
 
-    def run(self, ctx: RunContext, inputs: dict[str, Any]) -> TaskOutput:
+    def run_task(self, ctx: RunContext, inputs: dict[str, Any]) -> TaskOutput:
         task = ctx.task
-        if task not in TASKS:
-            raise RunnerError(f"remote experts cannot do '{task}'")
         if _offline(ctx.settings):
             raise RunnerError("offline mode is on: remote experts are not used")
         if not ctx.settings.get("allow_remote_experts"):

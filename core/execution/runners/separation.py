@@ -13,13 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import RunnerError
-from core.execution.runners.base import RunContext
+from core.execution.runners.base import RunContext, Runner
 from core.execution.runners.media import load_audio, save_wav
-from core.models.locate import folder_bytes, model_dir
-from core.models.pool import default_pool
 from core.results import TaskOutput
 
-TASKS = ("audio-to-audio",)
 ARCHITECTURES = ("ConvTasNet", "DPRNNTasNet", "DPTNet")  # the ones that build and run on torch 2.13 here
 MAX_SECONDS = 10 * 60
 SILENT_PEAK = 10 ** (-60 / 20)
@@ -55,19 +52,16 @@ def load(path: Path, model_id: str) -> Any:
     return model.eval()
 
 
-class AsteroidRunner:
+class AsteroidRunner(Runner):
     runtime = "asteroid"
 
-    def run(self, ctx: RunContext, inputs: dict[str, Any]) -> TaskOutput:
+    def run_task(self, ctx: RunContext, inputs: dict[str, Any]) -> TaskOutput:
         import numpy as np
         import torch
 
-        if ctx.task not in TASKS:
-            raise RunnerError(f"the Asteroid runner cannot do '{ctx.task}'")
-        folder = model_dir(ctx.model)
+        folder = self.folder(ctx)
         path = _weights(folder, ctx.model.id, ctx.settings)  # checked on every run, also when warm
-        with default_pool().use(f"{self.runtime}:{path}", lambda: load(path, ctx.model.id),
-                                ctx.model.size_bytes or folder_bytes(folder)) as lease:
+        with self.model(ctx, lambda: load(path, ctx.model.id), folder=folder, device="cpu") as lease:
             model = lease.model
             rate = int(getattr(model, "sample_rate", 0) or 16_000)
             audio = load_audio(inputs, "audio", rate, MAX_SECONDS)
@@ -84,5 +78,4 @@ class AsteroidRunner:
         n = len(files)
         text = (f"separated {len(audio) / rate:.1f} s of audio into {n} sources" if n > 1
                 else f"enhanced {len(audio) / rate:.1f} s of speech")
-        return TaskOutput(text=text, files=files, data={"sources": n, "sample_rate": rate,
-                                                       "model_loaded": lease.loaded})
+        return TaskOutput(text=text, files=files, data={"sources": n, "sample_rate": rate})

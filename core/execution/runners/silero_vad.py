@@ -9,15 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.config import hardware
-from core.errors import RunnerError
-from core.execution.runners.base import RunContext
+from core.execution.runners.base import RunContext, Runner
 from core.execution.runners.media import load_audio
-from core.models.locate import package_dir
-from core.models.pool import default_pool
 from core.results import TaskOutput
 
-TASKS = ("audio-classification",)
 RATE = 16_000
 WINDOW = 512
 CONTEXT = 64
@@ -63,16 +58,13 @@ def segments(probs: Any, threshold: float = SPEECH_PROB) -> list[tuple[float, fl
     return [(round(a, 2), round(b, 2)) for a, b in runs if b - a >= MIN_SPEECH_S]
 
 
-class SileroVadRunner:
+class SileroVadRunner(Runner):
     runtime = "silero-vad"
 
-    def run(self, ctx: RunContext, inputs: dict[str, Any]) -> TaskOutput:
-        if ctx.task not in TASKS:
-            raise RunnerError(f"Silero VAD cannot do '{ctx.task}'")
-        folder = package_dir(ctx.model)
+    def run_task(self, ctx: RunContext, inputs: dict[str, Any]) -> TaskOutput:
+        folder = self.folder(ctx)
         audio = load_audio(inputs, "audio", sample_rate=RATE)
-        providers = [p for p in hardware.ort_providers(hardware.run_preference(ctx.device, ctx.settings))
-                     if p == "CPUExecutionProvider"] or ["CPUExecutionProvider"]  # tiny recurrent model
+        providers = ["CPUExecutionProvider"]  # a tiny recurrent model: a GPU would only add transfers
 
         def load() -> Any:
             import onnxruntime as ort
@@ -82,7 +74,7 @@ class SileroVadRunner:
             opts.inter_op_num_threads = 1
             return ort.InferenceSession(str(folder / ctx.model.files[0]), opts, providers=providers)
 
-        with default_pool().use(f"{self.runtime}:{ctx.model.id}", load, 2_400_000 * 4) as lease:
+        with self.model(ctx, load, 2_400_000 * 4, device=providers[0]) as lease:
             ctx.progress(None, "listening for speech")
             probs = window_probs(lease.model, audio, ctx.cancel)
         ctx.check_cancel()
@@ -100,5 +92,4 @@ class SileroVadRunner:
         else:
             text = f"no speech in {total:.1f} s of audio (silence, noise, music or other sounds)"
         return TaskOutput(text=text, data={"labels": labels, "segments": [list(s) for s in found],
-                                           "speech_share": round(share, 4), "seconds": round(total, 2),
-                                           "model_loaded": lease.loaded})
+                                           "speech_share": round(share, 4), "seconds": round(total, 2)})

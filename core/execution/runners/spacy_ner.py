@@ -5,23 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from core.errors import RunnerError
-from core.execution.runners.base import RunContext
+from core.execution.runners.base import RunContext, Runner
 from core.execution.runners.media import text_arg
-from core.models.locate import folder_bytes, package_dir
-from core.models.pool import default_pool
+from core.models.locate import folder_bytes
 from core.results import TaskOutput
 
-TASKS = ("token-classification",)  # what this runner declares it can do (core.models.runtimes reads it)
 
-
-class SpacyRunner:
+class SpacyRunner(Runner):
     runtime = "spacy"
 
-    def run(self, ctx: RunContext, inputs: dict[str, Any]) -> TaskOutput:
-        if ctx.task != "token-classification":
-            raise RunnerError(f"spaCy cannot do '{ctx.task}'")
+    def run_task(self, ctx: RunContext, inputs: dict[str, Any]) -> TaskOutput:
         text = text_arg(inputs, "text", max_chars=100_000)
-        folder = package_dir(ctx.model)
+        folder = self.folder(ctx)
 
         def load() -> Any:
             import spacy
@@ -32,11 +27,11 @@ class SpacyRunner:
             except (OSError, ValueError) as e:
                 raise RunnerError(f"could not load the spaCy pipeline {ctx.model.id}: {e}") from None
 
-        with default_pool().use(f"{self.runtime}:{ctx.model.id}", load, folder_bytes(folder) * 3) as lease:
+        with self.model(ctx, load, folder_bytes(folder) * 3) as lease:
             doc = lease.model(text)
         entities = [{"text": e.text, "label": e.label_, "start": e.start_char, "end": e.end_char}
                     for e in doc.ents]
         summary = ", ".join(f"{e['text']} ({e['label']})" for e in entities[:30]) or "no named entities found"
         if len(entities) > 30:
             summary += f", ... ({len(entities)} in all)"
-        return TaskOutput(text=summary, data={"entities": entities, "model_loaded": lease.loaded})
+        return TaskOutput(text=summary, data={"entities": entities})

@@ -10,13 +10,10 @@ import re
 from typing import Any
 
 from core.errors import RunnerError
-from core.execution.runners.base import RunContext
+from core.execution.runners.base import RunContext, Runner
 from core.execution.runners.media import load_image, save_png
-from core.models.locate import package_dir
-from core.models.pool import default_pool
 from core.results import TaskOutput
 
-TASKS = ("image-to-image",)
 NUM_STYLES = 26
 DEFAULT_STYLE = 7
 MAX_SIDE = 1024
@@ -30,13 +27,11 @@ def style_from(text: str) -> int:
     return DEFAULT_STYLE
 
 
-class StyleTransferRunner:
+class StyleTransferRunner(Runner):
     runtime = "style-onnx"
 
-    def run(self, ctx: RunContext, inputs: dict[str, Any]) -> TaskOutput:
-        if ctx.task not in TASKS:
-            raise RunnerError(f"the style-transfer model cannot do '{ctx.task}'")
-        package_dir(ctx.model)
+    def run_task(self, ctx: RunContext, inputs: dict[str, Any]) -> TaskOutput:
+        self.folder(ctx)  # a clear "pip install" message when the package is missing
         image = load_image(inputs, "image")
         instruction = str(inputs.get("text") or "")
         style = style_from(instruction)
@@ -46,7 +41,7 @@ class StyleTransferRunner:
 
             return StyleTransfer(device="cpu", max_size=MAX_SIDE)
 
-        with default_pool().use(f"{self.runtime}:{ctx.model.id}", load, 4_000_000 * 4) as lease:
+        with self.model(ctx, load, 4_000_000 * 4, device="cpu") as lease:
             ctx.progress(None, f"painting in style {style}")
             try:
                 out = lease.model.stylize(image.convert("RGB"), style=style)
@@ -56,4 +51,4 @@ class StyleTransferRunner:
                 " (this model restyles the whole picture; it does not make specific edits)")
         return TaskOutput(text=f"the image repainted in style {style} of {NUM_STYLES}, {out.width}x{out.height}{note}",
                           files=[save_png(ctx, out)],
-                          data={"style": style, "size": [out.width, out.height], "model_loaded": lease.loaded})
+                          data={"style": style, "size": [out.width, out.height]})

@@ -19,13 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import RunnerError
-from core.execution.runners.base import RunContext
+from core.execution.runners.base import RunContext, Runner
 from core.execution.runners.media import load_image, save_json
-from core.models.locate import folder_bytes, model_dir
-from core.models.pool import default_pool
+from core.execution.runners.rapidocr import read_page
 from core.results import TaskOutput
 
-TASKS = ("tabular-classification",)
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
 MAX_ROWS = 10_000
 MAX_TABLE_BYTES = 20_000_000
@@ -80,16 +78,8 @@ def read_csv(path: Path) -> Table:
 
 def read_table_image(ctx: RunContext, path: Path) -> Table:
     """Cells from the packaged OCR, grouped into rows: a box joins the row whose centre line it overlaps."""
-    from core.execution.runners.rapidocr import RapidOCRRunner
-    from core.models import known_models
-
     image = load_image({"image": path}, "image")
-    entry = known_models.default_for("optical-character-recognition")
-    if entry is None:
-        raise RunnerError("reading a table from an image needs the OCR model")
-    ocr_ctx = RunContext(ctx.task_id, "optical-character-recognition", entry, ctx.artifacts_dir, ctx.cancel,
-                         device=ctx.device, settings=ctx.settings)
-    lines, _, _ = RapidOCRRunner().read(ocr_ctx, image)
+    lines, _, _ = read_page(ctx, image, "reading a table from an image")
     boxes = []
     for line in lines:
         ys = [pt[1] for pt in line["box"]]
@@ -194,18 +184,16 @@ def _features(table: Table, columns: list[str], model: Any) -> tuple[Any, list[s
         return np.asarray(cells, dtype=object), names  # a pipeline with its own encoders takes strings
 
 
-class TabularRunner:
+class TabularRunner(Runner):
     runtime = "sklearn"
 
-    def run(self, ctx: RunContext, inputs: dict[str, Any]) -> TaskOutput:
-        if ctx.task not in TASKS:
-            raise RunnerError(f"the scikit-learn runner cannot do '{ctx.task}'")
+    def run_task(self, ctx: RunContext, inputs: dict[str, Any]) -> TaskOutput:
         table = read_table(ctx, inputs)  # a malformed table fails before the model loads
-        folder = model_dir(ctx.model)
+        folder = self.folder(ctx)
         path = model_file(folder, ctx.model.id, ctx.settings)
         ctx.check_cancel()
-        with default_pool().use(f"{self.runtime}:{path}", lambda: load_estimator(path, ctx.model.id),
-                                ctx.model.size_bytes or folder_bytes(folder)) as lease:
+        with self.model(ctx, lambda: load_estimator(path, ctx.model.id), folder=folder, device="cpu",
+                        variant=(path.name,)) as lease:
             model = lease.model
             x, names = _features(table, list(_config(folder).get("columns") or []), model)
             try:
@@ -229,5 +217,4 @@ class TabularRunner:
         text = f"{len(rows)} row(s) classified ({', '.join(f'{n} {k}' for k, n in counts.items())}): {shown}{more}"
         artifact = save_json(ctx, {"columns": names, "predictions": rows})
         return TaskOutput(text=text, files=[artifact],
-                          data={"predictions": rows[:200], "columns": names, "table_from": table.source,
-                                "model_loaded": lease.loaded})
+                          data={"predictions": rows[:200], "columns": names, "table_from": table.source})

@@ -14,11 +14,11 @@ from typing import Any
 from core.config import hardware
 from core.errors import Cancelled, RunnerError
 from core.execution.runners import hf_tasks
-from core.execution.runners.base import RunContext
-from core.models.locate import folder_bytes, model_dir
+from core.execution.runners.base import RunContext, Runner
 from core.results import TaskOutput
 
-# Maestro task -> transformers pipeline task; tasks not listed load as plain model + processor.
+# How each task of the "transformers" row runs. Maestro task -> transformers pipeline task; tasks
+# not listed load as plain model + processor (hf_tasks.HANDLERS has the code of every task).
 PIPELINE_TASKS = {
     "image-classification": "image-classification",
     "object-detection": "object-detection",
@@ -38,8 +38,7 @@ PIPELINE_TASKS = {
 }
 MODEL_TASKS = ("summarization", "translation", "question-answering", "image-to-text",
                "visual-question-answering")
-EMBEDDING_TASKS = ("feature-extraction", "sentence-similarity")
-TASKS = tuple(PIPELINE_TASKS) + MODEL_TASKS + EMBEDDING_TASKS
+EMBEDDING_TASKS = ("feature-extraction", "sentence-similarity")  # mean-pooled: the sentence-embedding runner
 
 
 @dataclass
@@ -107,28 +106,22 @@ def load(task: str, folder: Path, model_id: str, choice: hardware.DeviceChoice, 
         raise RunnerError(f"could not load {model_id} for {task}: {str(e).splitlines()[0][:300]}") from None
 
 
-class TransformersRunner:
+class TransformersRunner(Runner):
     runtime = "transformers"
 
-    def run(self, ctx: RunContext, inputs: dict[str, Any]) -> TaskOutput:
+    def run_task(self, ctx: RunContext, inputs: dict[str, Any]) -> TaskOutput:
         task = ctx.task
         if task in EMBEDDING_TASKS:  # mean-pooled sentence vectors: the sentence-embedding runner's job
             from core.execution.runners.embedding import SentenceEmbeddingRunner
 
             return SentenceEmbeddingRunner().run(ctx, inputs)
-        handler = hf_tasks.HANDLERS.get(task)
-        if handler is None:
-            raise RunnerError(f"the transformers runner cannot do '{task}'")
+        handler = hf_tasks.HANDLERS[task]  # one for each other task of the row (a test checks it)
         prepared = handler.prepare(ctx, inputs)  # inputs decoded and checked before any model loads
-        folder = model_dir(ctx.model)
-        choice = hardware.choose_device(hardware.run_preference(ctx.device, ctx.settings))
+        folder = self.folder(ctx)
+        choice = self.device(ctx)
         ctx.check_cancel()
-        from core.models.pool import default_pool
-
-        key = f"{self.runtime}:{task}:{folder}:{choice.device}:{choice.dtype}"  # snapshot path: a new revision reloads
-        size = ctx.model.size_bytes or folder_bytes(folder)
-        with default_pool().use(key, lambda: load(task, folder, ctx.model.id, choice, ctx.settings),
-                                size) as lease:
+        with self.model(ctx, lambda: load(task, folder, ctx.model.id, choice, ctx.settings), folder=folder,
+                        device=choice, variant=(task,)) as lease:
             ctx.progress(None, f"running {ctx.model.id}")
             try:
                 out = handler.run(ctx, lease.model, prepared)
@@ -137,6 +130,5 @@ class TransformersRunner:
                 raise
             except (ValueError, RuntimeError, IndexError, KeyError) as e:
                 raise RunnerError(f"{ctx.model.id} failed on this input: {str(e).splitlines()[0][:300]}") from None
-        out.data.update({"device": choice.device, "device_why": choice.why, "dtype": choice.dtype, "model_loaded": lease.loaded,
-                         "load_s": round(lease.load_s, 3)})
+        out.data.update({"device": choice.device, "device_why": choice.why, "dtype": choice.dtype})
         return out

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.errors import RunnerError
-from core.execution.runners.base import RunContext
+from core.execution.runners.base import RunContext, Runner
 from core.execution.runners.media import text_arg
-from core.models.pool import default_pool
 from core.results import TaskOutput
 
 # VADER's authors suggest these compound-score cut-offs for positive / negative / neutral.
 POSITIVE, NEGATIVE = 0.05, -0.05
-
-TASKS = ("text-classification",)  # what this runner declares it can do (core.models.runtimes reads it)
 
 
 def label_for(compound: float) -> str:
@@ -24,12 +20,10 @@ def label_for(compound: float) -> str:
     return "neutral"
 
 
-class VaderRunner:
+class VaderRunner(Runner):
     runtime = "vader"
 
-    def run(self, ctx: RunContext, inputs: dict[str, Any]) -> TaskOutput:
-        if ctx.task != "text-classification":
-            raise RunnerError(f"VADER cannot do '{ctx.task}'")
+    def run_task(self, ctx: RunContext, inputs: dict[str, Any]) -> TaskOutput:
         text = text_arg(inputs, "text")
 
         def load() -> Any:
@@ -37,9 +31,8 @@ class VaderRunner:
 
             return SentimentIntensityAnalyzer()
 
-        with default_pool().use(f"{self.runtime}:{ctx.model.id}", load, 1_000_000) as lease:
+        with self.model(ctx, load, 1_000_000) as lease:
             scores = lease.model.polarity_scores(text)
         label = label_for(scores["compound"])
         return TaskOutput(text=f"{label} (compound {scores['compound']:+.2f})",
-                          data={"label": label, "score": abs(scores["compound"]), **scores,
-                                "model_loaded": lease.loaded})
+                          data={"label": label, "score": abs(scores["compound"]), **scores})

@@ -12,14 +12,11 @@ from typing import Any
 
 from core.config import hardware
 from core.errors import Cancelled, RunnerError
-from core.execution.runners.base import RunContext, write_atomic
+from core.execution.runners.base import RunContext, Runner, write_atomic
 from core.execution.runners.media import text_arg
 from core.execution.runners.transformers_runner import weights_policy
-from core.models.locate import folder_bytes, model_dir
-from core.models.pool import default_pool
 from core.results import Artifact, TaskOutput
 
-TASKS = ("text-to-video",)
 MAX_PROMPT_CHARS = 1000  # CLIP reads 77 tokens; a longer "prompt" is a planning mistake
 MAX_FRAMES = 64
 
@@ -63,14 +60,12 @@ def write_mp4(frames: Any, path: Any, fps: int) -> int:
     return len(data)
 
 
-class TextToVideoRunner:
+class TextToVideoRunner(Runner):
     runtime = "diffusers-video"
 
-    def run(self, ctx: RunContext, inputs: dict[str, Any]) -> TaskOutput:
+    def run_task(self, ctx: RunContext, inputs: dict[str, Any]) -> TaskOutput:
         import numpy as np
 
-        if ctx.task not in TASKS:
-            raise RunnerError(f"the text-to-video runner cannot do '{ctx.task}'")
         prompt = text_arg(inputs, "text", MAX_PROMPT_CHARS)
         opts = ctx.model.options or {}
         frames_n = int(opts.get("frames", 16))
@@ -78,8 +73,8 @@ class TextToVideoRunner:
             raise RunnerError(f"frames must be between 1 and {MAX_FRAMES}, got {frames_n}")
         steps, size, fps = int(opts.get("steps", 12)), int(opts.get("size", 256)), int(opts.get("fps", 8))
         seed = int(opts.get("seed", random.randrange(2**31)))
-        folder = model_dir(ctx.model)
-        choice = hardware.choose_device(hardware.run_preference(ctx.device, ctx.settings))
+        folder = self.folder(ctx)
+        choice = self.device(ctx)
         ctx.check_cancel()
 
         def on_step(step: int, timestep: Any, latents: Any) -> None:  # these pipelines take the legacy callback
@@ -88,9 +83,8 @@ class TextToVideoRunner:
 
         import torch
 
-        key = f"{self.runtime}:{folder}:{choice.device}:{choice.dtype}"
-        with default_pool().use(key, lambda: _load(folder, ctx.model.id, choice, ctx.settings),
-                                ctx.model.size_bytes or folder_bytes(folder)) as lease:
+        with self.model(ctx, lambda: _load(folder, ctx.model.id, choice, ctx.settings), folder=folder,
+                        device=choice) as lease:
             try:
                 result = lease.model(prompt=prompt, num_frames=frames_n, num_inference_steps=steps, height=size,
                                      width=size, guidance_scale=float(opts.get("guidance_scale", 9.0)),
@@ -109,5 +103,4 @@ class TextToVideoRunner:
         return TaskOutput(text=f"a {seconds:.1f} s video ({len(frames)} frames, {frames.shape[2]}x{frames.shape[1]}) "
                                f"of: {prompt[:80]}", files=[Artifact(path, "video", "video/mp4")],
                           data={"prompt": prompt, "seed": seed, "steps": steps, "frames": len(frames), "fps": fps,
-                                "bytes": nbytes, "device": choice.device, "dtype": choice.dtype,
-                                "model_loaded": lease.loaded, "load_s": round(lease.load_s, 3)})
+                                "bytes": nbytes, "device": choice.device, "dtype": choice.dtype})

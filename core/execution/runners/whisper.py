@@ -6,26 +6,23 @@ from typing import Any
 
 from core.config import hardware
 from core.errors import RunnerError
-from core.execution.runners.base import RunContext
+from core.execution.runners.base import RunContext, Runner
 from core.execution.runners.media import load_audio
-from core.models.locate import folder_bytes, model_dir
-from core.models.pool import default_pool
 from core.results import TaskOutput
 
 SAMPLE_RATE = 16_000  # what Whisper's feature extractor expects
 
-TASKS = ("automatic-speech-recognition",)  # what this runner declares it can do (core.models.runtimes reads it)
 
-
-class WhisperRunner:
+class WhisperRunner(Runner):
     runtime = "faster-whisper"
 
-    def run(self, ctx: RunContext, inputs: dict[str, Any]) -> TaskOutput:
-        if ctx.task != "automatic-speech-recognition":
-            raise RunnerError(f"faster-whisper cannot do '{ctx.task}'")
+    def device(self, ctx: RunContext) -> hardware.DeviceChoice:
+        return hardware.ctranslate2_device(self.preference(ctx))  # CTranslate2's own devices, int8 on CPUs
+
+    def run_task(self, ctx: RunContext, inputs: dict[str, Any]) -> TaskOutput:
         audio = load_audio(inputs, "audio", SAMPLE_RATE)  # decode first: bad files fail before loading
-        folder = model_dir(ctx.model)
-        choice = hardware.ctranslate2_device(hardware.run_preference(ctx.device, ctx.settings))
+        folder = self.folder(ctx)
+        choice = self.device(ctx)
         threads = int(ctx.settings.get("threads", 0) or 0)
 
         def load() -> Any:
@@ -38,8 +35,7 @@ class WhisperRunner:
                 raise RunnerError(f"could not load {ctx.model.id}: {e}") from None
 
         ctx.check_cancel()
-        key = f"{self.runtime}:{folder}:{choice.device}:{choice.dtype}"
-        with default_pool().use(key, load, ctx.model.size_bytes or folder_bytes(folder)) as lease:
+        with self.model(ctx, load, folder=folder, device=choice) as lease:
             ctx.progress(0.0, "transcribing" if not lease.loaded else f"model loaded in {lease.load_s:.1f}s; transcribing")
             language = ctx.model.options.get("language")
             segments_iter, info = lease.model.transcribe(audio, language=language, beam_size=5,
@@ -52,6 +48,5 @@ class WhisperRunner:
                 ctx.progress(min(seg.end / duration, 1.0), seg.text.strip()[:60])
         transcript = " ".join(s["text"] for s in segments if s["text"]).strip()
         data = {"transcript": transcript, "language": info.language, "duration_s": round(info.duration, 2),
-                "segments": segments, "device": choice.device, "device_why": choice.why, "compute_type": choice.dtype,
-                "model_loaded": lease.loaded, "load_s": round(lease.load_s, 3)}
+                "segments": segments, "device": choice.device, "device_why": choice.why, "compute_type": choice.dtype}
         return TaskOutput(text=transcript or "(no speech recognised)", data=data)
