@@ -1,5 +1,6 @@
 """Every model Maestro's runners can run: facts only (id, task, runtime, files, size, licence).
 
+Each entry's `runtime` names a row of core.models.runtimes that does its task (a test checks it).
 `default=True` marks each task's default; `pack=` names the wheel pack (core.models.hub) that installs the
 files offline. Entries without a pack are runnable once downloaded from the Hub. Sizes are the bytes
 of the listed files (what the download and the disk cost), from the Hub's file listings.
@@ -205,13 +206,5 @@ RUNNABLE: list[ModelEntry] = [
 ]
 
 
-def for_task(task: str) -> list[ModelEntry]:
-    return [m for m in RUNNABLE if m.task == task]
-
-
 def default_for(task: str) -> ModelEntry | None:
     return next((m for m in RUNNABLE if m.task == task and m.default), None)
-
-
-def runnable_tasks() -> list[str]:
-    return sorted({m.task for m in RUNNABLE})
