@@ -6,6 +6,8 @@ hold-out, i.e. `fit`); nothing from eval or dev enters them.
   Trained on CPU in about a minute (most of it encoding ~13k steps).
 - prompts/demos_steps.jsonl: request -> short steps demos (one per distinct tool sequence, up to
   BANK_SIZE), retrieved by request similarity at planning time.
+- core/data/demo_vectors.npz: the bank's request vectors (float16, keyed by a hash of the bank's
+  requests), so that a fresh install does not embed 2k demos before its first plan.
 
     python -m benchmarks.build_step_planner [--report]
 
@@ -22,8 +24,10 @@ from typing import Any
 
 from benchmarks.taskbench import REPO_ROOT, TB_TO_MAESTRO, TOOLS, Record, load_v2
 from benchmarks.taskbench_convert import mentioned_files
+from core.demo_bank import save_vectors
 from core.planner_steps import clean_step
 from core.step_grounder import HEAD_FILE, UNSUPPORTED
+from core.step_planner import BANK_VECTORS
 from core.tasks import TASKS
 
 BANK_FILE = REPO_ROOT / "prompts" / "demos_steps.jsonl"
@@ -239,6 +243,9 @@ def main(argv: list[str] | None = None) -> int:
     bank = build_bank(fit)
     BANK_FILE.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in bank), encoding="utf-8")
     print(f"wrote {BANK_FILE} ({len(bank)} demos)", file=sys.stderr)
+    texts = [d["request"] for d in bank]
+    save_vectors(BANK_VECTORS, texts, encode(texts))
+    print(f"wrote {BANK_VECTORS} ({BANK_VECTORS.stat().st_size / 1e3:.0f} kB)", file=sys.stderr)
     if args.report:
         dev = step_examples(load_v2("dev"))
         Xd = encode([t for t, _ in dev])

@@ -39,6 +39,7 @@ from core.tasks import TASKS
 
 STEP_BANK = PROMPTS_DIR / "demos_steps.jsonl"
 CORE_DEMOS = PROMPTS_DIR / "demos_steps_core.jsonl"
+BANK_VECTORS = Path(__file__).resolve().parent / "data" / "demo_vectors.npz"  # built with the bank
 RETRIEVED = 3
 MIN_DEMO_SIMILARITY = 0.5  # below it a TaskBench demo misleads a plain request ("Draw a lighthouse")
 DROP_REPEATS = True  # leave out a step grounded to the same task as the step it works on
@@ -198,7 +199,7 @@ class StepPlanner:
         self.system = render_prompt("plan_steps_system.txt", abilities=abilities)
         self.demos = load_demos(demos_file or CORE_DEMOS)
         bank = load_demos(bank_file or STEP_BANK) if retrieve > 0 else []
-        self.retriever = DemoRetriever(bank, cache_dir=_cache_dir())
+        self.retriever = DemoRetriever(bank, cache_dir=_cache_dir(), shipped=BANK_VECTORS)
         self.grammar = planner_steps.grammar()
         self.use_grammar = _gbnf_capable(controller)
         self.drop_repeats = DROP_REPEATS

@@ -292,3 +292,49 @@ def test_shipped_head_grounds_natural_steps():
     g = gr.ground([Step("Transcribe the recording"), Step("Translate the transcript into German", [1])],
                   {"audio"})
     assert [x.label for x in g] == ["automatic-speech-recognition", "translation"]
+
+
+# -- the shipped demo vectors ------------------------------------------------------------------
+
+def test_demo_vectors_are_used_only_for_their_own_bank(tmp_path):
+    from core.demo_bank import DemoRetriever, load_vectors, save_vectors
+
+    demos = [{"request": "caption the photo"}, {"request": "transcribe the recording"}]
+    texts = [d["request"] for d in demos]
+    vectors = fake_encoder(["caption", "transcribe"])
+    path = tmp_path / "vectors.npz"
+    save_vectors(path, texts, vectors)
+    assert np.allclose(load_vectors(path, texts), vectors)
+    # another bank (a demo edited, added or reordered) finds the file stale
+    assert load_vectors(path, ["caption the photo", "transcribe the call"]) is None
+    assert load_vectors(path, texts[::-1]) is None
+    assert load_vectors(path, [*texts, "draw a cat"]) is None
+    assert load_vectors(tmp_path / "missing.npz", texts) is None
+    (tmp_path / "broken.npz").write_bytes(b"not a zip")
+    assert load_vectors(tmp_path / "broken.npz", texts) is None
+
+    calls: list[list[str]] = []
+
+    def encoder(batch):
+        calls.append(list(batch))
+        return fake_encoder(batch)
+
+    r = DemoRetriever(demos, cache_dir=tmp_path / "cache", shipped=path)
+    r._encoder = encoder
+    assert np.allclose(r._bank_vectors(), vectors) and r.vectors_from == "shipped" and calls == []
+    stale = DemoRetriever([{"request": "draw a cat"}, *demos], cache_dir=tmp_path / "cache", shipped=path)
+    stale._encoder = encoder
+    assert stale._bank_vectors().shape == (3, len(KEYWORDS)) and stale.vectors_from == "computed"
+    assert calls == [["draw a cat", *texts]]
+
+
+def test_shipped_demo_vectors_match_the_shipped_bank():
+    """`python -m benchmarks.build_step_planner` writes both; an edited bank needs a rebuild
+    (otherwise a fresh install embeds the whole bank before its first plan)."""
+    from core.demo_bank import load_demos, load_vectors
+    from core.step_planner import BANK_VECTORS, STEP_BANK
+
+    texts = [d["request"] for d in load_demos(STEP_BANK)]
+    vectors = load_vectors(BANK_VECTORS, texts)
+    assert vectors is not None and vectors.shape == (len(texts), 384)
+    assert np.allclose(np.linalg.norm(vectors[:50], axis=1), 1.0, atol=1e-2)
