@@ -260,6 +260,12 @@ class StepPlanner:
         outcome.steps = [{"text": s.text, "refs": s.refs, "label": g.label, "score": round(g.score, 3)}
                          for s, g in zip(steps, grounded, strict=True)]
         outcome.notes = notes
+        if not steps and not planner_steps.is_none(outcome.raw):
+            # neither steps nor "none" (an endpoint without the grammar chatting): never read as chit-chat
+            outcome.error = ("the planner could not make a valid plan: the controller wrote no steps: "
+                             + " ".join(outcome.raw.split())[:120])
+            outcome.seconds = time.monotonic() - t0
+            return outcome
         try:
             validate_plan(plan, self.known_tasks)
             outcome.plan = plan
