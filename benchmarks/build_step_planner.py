@@ -107,6 +107,31 @@ OWN_PHRASES: dict[str, list[str]] = {
     "depth-text-to-image": ["draw a new scene with the same depth as the photo"],
     "seg-text-to-image": ["draw a new picture following the segmentation map"],
 }
+# More of the same, in the short plain words the controller writes for a plain request (a person's
+# request in Maestro is rarely phrased like TaskBench's). Hand-written; none is from any split or
+# from benchmarks/data/plain_requests.jsonl, which checks the planner on plain requests.
+PLAIN_PHRASES: dict[str, list[str]] = {
+    "image-to-text": ["tell me what the photo shows", "what does this image show", "describe the scene in the photo",
+                      "say what you see in the image", "explain what is happening in the picture"],
+    "visual-question-answering": ["is there a dog in the picture", "what is the man in the photo holding",
+                                  "how many cars are parked in the image", "which colour is the door in the photo"],
+    "optical-character-recognition": ["copy the words from the scanned page", "get the text out of the screenshot",
+                                      "read what the label in the picture says",
+                                      "transcribe the handwriting in the photo"],
+    "text-to-speech": ["speak the text", "say it out loud", "voice the summary", "read the reply to me",
+                       "turn the result into audio", "speak the translation aloud"],
+    "automatic-speech-recognition": ["turn the speech into text", "what is being said in the audio",
+                                     "convert the voice recording to text", "type out the audio"],
+    "summarization": ["sum up the transcript", "condense the text into key points",
+                      "a brief overview of the article", "summarize what was said"],
+    "translation": ["put it into Japanese", "render the text in German", "translate the transcript"],
+    "text-generation": ["tell me a joke", "write a reply to the email", "come up with a title for it",
+                        "explain it in simple words"],
+    "token-classification": ["list the names of people and places mentioned", "pick out the company names"],
+    "text-classification": ["is this review positive or negative", "what is the mood of the message"],
+    "object-detection": ["count and locate the cars in the photo", "mark where each person is in the picture"],
+    "image-classification": ["what breed is the dog in the photo", "which species of bird is this"],
+}
 OWN_WEIGHT = 5.0  # each own phrase counts as this many labelled steps
 
 
@@ -114,8 +139,8 @@ def description_examples() -> list[tuple[str, str]]:
     """Maestro's task descriptions and own phrases (the only examples of tasks TaskBench lacks)."""
     out = [(spec.description, name) for name, spec in TASKS.items()]
     out += [(name.replace("-", " "), name) for name in TASKS]
-    out += [(p, label) for label, phrases in OWN_PHRASES.items() for p in phrases
-            if label in TASKS or label in UNSUPPORTED or label == "image-editing"]
+    out += [(p, label) for table in (OWN_PHRASES, PLAIN_PHRASES) for label, phrases in table.items()
+            for p in phrases if label in TASKS or label in UNSUPPORTED or label == "image-editing"]
     return out
 
 
