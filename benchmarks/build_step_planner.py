@@ -27,7 +27,7 @@ from benchmarks.taskbench_convert import mentioned_files
 from core.demo_bank import save_vectors
 from core.planner_steps import clean_step
 from core.step_grounder import HEAD_FILE, UNSUPPORTED
-from core.step_planner import BANK_VECTORS
+from core.step_planner import BANK_VECTORS, retrieval_bank
 from core.tasks import TASKS
 
 BANK_FILE = REPO_ROOT / "prompts" / "demos_steps.jsonl"
@@ -268,8 +268,9 @@ def main(argv: list[str] | None = None) -> int:
     bank = build_bank(fit)
     BANK_FILE.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in bank), encoding="utf-8")
     print(f"wrote {BANK_FILE} ({len(bank)} demos)", file=sys.stderr)
-    texts = [d["request"] for d in bank]
-    save_vectors(BANK_VECTORS, texts, encode(texts))
+    plain = [d["request"] for d in retrieval_bank()[len(bank):]]  # the hand-written plain demos
+    texts = [d["request"] for d in bank] + plain
+    save_vectors(BANK_VECTORS, texts, np.concatenate([encode(texts[:len(bank)]), encode(plain)]))
     print(f"wrote {BANK_VECTORS} ({BANK_VECTORS.stat().st_size / 1e3:.0f} kB)", file=sys.stderr)
     if args.report:
         dev = step_examples(load_v2("dev"))

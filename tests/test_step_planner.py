@@ -382,10 +382,27 @@ def test_demo_vectors_are_used_only_for_their_own_bank(tmp_path):
 def test_shipped_demo_vectors_match_the_shipped_bank():
     """`python -m benchmarks.build_step_planner` writes both; an edited bank needs a rebuild
     (otherwise a fresh install embeds the whole bank before its first plan)."""
-    from core.demo_bank import load_demos, load_vectors
-    from core.step_planner import BANK_VECTORS, STEP_BANK
+    from core.demo_bank import load_vectors
+    from core.step_planner import BANK_VECTORS, retrieval_bank
 
-    texts = [d["request"] for d in load_demos(STEP_BANK)]
+    texts = [d["request"] for d in retrieval_bank()]
     vectors = load_vectors(BANK_VECTORS, texts)
     assert vectors is not None and vectors.shape == (len(texts), 384)
     assert np.allclose(np.linalg.norm(vectors[:50], axis=1), 1.0, atol=1e-2)
+
+
+def test_a_follow_up_is_shown_follow_up_demos_only(grounder):
+    from core.step_planner import FOLLOW_UPS
+
+    history = [{"request": "What does the sign say?",
+                "results": [{"id": 1, "task": "optical-character-recognition", "status": "done",
+                             "output": {"text": "Closed on Sundays"}}]}]
+    p = StepPlanner(Scripted("1 Read the earlier text aloud"), grounder=grounder)
+    assert p.follow_ups.demos and all(d.get("context") for d in p.follow_ups.demos)
+    assert not any(d.get("context") for d in p.retriever.demos)  # first requests never get them
+    out = p.plan("read it out loud", [], history)
+    msgs = p.controller.calls[0]["messages"]
+    shown = msgs[len(p.prefix()):-1]
+    assert len(shown) == 2 * FOLLOW_UPS
+    assert all("Context from earlier turns" in m["content"] for m in shown[::2])
+    assert out.plan.tasks[0].args == {"text": "Closed on Sundays"}
