@@ -137,8 +137,11 @@ class DemoRetriever:
         return vectors
 
     def warm(self) -> None:
+        """Load the vectors and the encoder (one query's worth: its weights load on first use)."""
         with self._lock:
             self._load()
+            if self.method == "minilm" and self.demos:
+                self._encoder(["warm up"])
 
     def top(self, request: str, k: int, min_score: float = 0.0) -> list[dict[str, Any]]:
         """The k most similar demos, least similar first (the closest sits next to the request).
