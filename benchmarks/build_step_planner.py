@@ -6,6 +6,8 @@ hold-out, i.e. `fit`); nothing from eval or dev enters them.
   Trained on CPU in about a minute (most of it encoding ~13k steps).
 - prompts/demos_steps.jsonl: request -> short steps demos (one per distinct tool sequence, up to
   BANK_SIZE), retrieved by request similarity at planning time.
+- core/data/demo_vectors.npz: the bank's request vectors (float16, keyed by a hash of the bank's
+  requests), so that a fresh install does not embed 2k demos before its first plan.
 
     python -m benchmarks.build_step_planner [--report]
 
@@ -22,7 +24,9 @@ from typing import Any
 
 from benchmarks.taskbench import REPO_ROOT, TB_TO_MAESTRO, TOOLS, Record, load_v2
 from benchmarks.taskbench_convert import mentioned_files
+from core.planning.demo_bank import save_vectors
 from core.planning.grounder import HEAD_FILE, UNSUPPORTED
+from core.planning.step_planner import BANK_VECTORS, retrieval_bank
 from core.planning.steps import clean_step
 from core.tasks import TASKS
 
@@ -103,6 +107,31 @@ OWN_PHRASES: dict[str, list[str]] = {
     "depth-text-to-image": ["draw a new scene with the same depth as the photo"],
     "seg-text-to-image": ["draw a new picture following the segmentation map"],
 }
+# More of the same, in the short plain words the controller writes for a plain request (a person's
+# request in Maestro is rarely phrased like TaskBench's). Hand-written; none is from any split or
+# from benchmarks/data/plain_requests.jsonl, which checks the planner on plain requests.
+PLAIN_PHRASES: dict[str, list[str]] = {
+    "image-to-text": ["tell me what the photo shows", "what does this image show", "describe the scene in the photo",
+                      "say what you see in the image", "explain what is happening in the picture"],
+    "visual-question-answering": ["is there a dog in the picture", "what is the man in the photo holding",
+                                  "how many cars are parked in the image", "which colour is the door in the photo"],
+    "optical-character-recognition": ["copy the words from the scanned page", "get the text out of the screenshot",
+                                      "read what the label in the picture says",
+                                      "transcribe the handwriting in the photo"],
+    "text-to-speech": ["speak the text", "say it out loud", "voice the summary", "read the reply to me",
+                       "turn the result into audio", "speak the translation aloud"],
+    "automatic-speech-recognition": ["turn the speech into text", "what is being said in the audio",
+                                     "convert the voice recording to text", "type out the audio"],
+    "summarization": ["sum up the transcript", "condense the text into key points",
+                      "a brief overview of the article", "summarize what was said"],
+    "translation": ["put it into Japanese", "render the text in German", "translate the transcript"],
+    "text-generation": ["tell me a joke", "write a reply to the email", "come up with a title for it",
+                        "explain it in simple words"],
+    "token-classification": ["list the names of people and places mentioned", "pick out the company names"],
+    "text-classification": ["is this review positive or negative", "what is the mood of the message"],
+    "object-detection": ["count and locate the cars in the photo", "mark where each person is in the picture"],
+    "image-classification": ["what breed is the dog in the photo", "which species of bird is this"],
+}
 OWN_WEIGHT = 5.0  # each own phrase counts as this many labelled steps
 
 
@@ -110,8 +139,8 @@ def description_examples() -> list[tuple[str, str]]:
     """Maestro's task descriptions and own phrases (the only examples of tasks TaskBench lacks)."""
     out = [(spec.description, name) for name, spec in TASKS.items()]
     out += [(name.replace("-", " "), name) for name in TASKS]
-    out += [(p, label) for label, phrases in OWN_PHRASES.items() for p in phrases
-            if label in TASKS or label in UNSUPPORTED or label == "image-editing"]
+    out += [(p, label) for table in (OWN_PHRASES, PLAIN_PHRASES) for label, phrases in table.items()
+            for p in phrases if label in TASKS or label in UNSUPPORTED or label == "image-editing"]
     return out
 
 
@@ -239,6 +268,10 @@ def main(argv: list[str] | None = None) -> int:
     bank = build_bank(fit)
     BANK_FILE.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in bank), encoding="utf-8")
     print(f"wrote {BANK_FILE} ({len(bank)} demos)", file=sys.stderr)
+    plain = [d["request"] for d in retrieval_bank()[len(bank):]]  # the hand-written plain demos
+    texts = [d["request"] for d in bank] + plain
+    save_vectors(BANK_VECTORS, texts, np.concatenate([encode(texts[:len(bank)]), encode(plain)]))
+    print(f"wrote {BANK_VECTORS} ({BANK_VECTORS.stat().st_size / 1e3:.0f} kB)", file=sys.stderr)
     if args.report:
         dev = step_examples(load_v2("dev"))
         Xd = encode([t for t, _ in dev])

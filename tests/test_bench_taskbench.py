@@ -256,3 +256,27 @@ def test_real_data_gold_ceiling_and_split():
     total = summarize(scores, [True] * len(scores), [0.0] * len(scores))
     # the converter and the metrics agree with each other on well-formed labels
     assert total["n_f1"] > 99 and total["e_f1"] > 98
+
+
+def test_merge_of_split_runs_equals_one_run(tmp_path, monkeypatch):
+    """bench taskbench over two halves (--limit / --offset), merged, reports what one run does."""
+    from benchmarks.taskbench_merge import merge
+    from benchmarks.taskbench_run import report as make_report
+
+    _tiny_v2(tmp_path)
+    env = {**__import__("os").environ, "MAESTRO_TASKBENCH": str(tmp_path)}
+    outs = []
+    for i, part in enumerate((["--limit", "1"], ["--offset", "1"], [])):
+        out = tmp_path / f"part{i}.jsonl"
+        proc = subprocess.run([sys.executable, "main.py", "bench", "taskbench", "--controller", "gold", "--json",
+                               "--out", str(out), *part], cwd=ROOT, capture_output=True, text=True,
+                              timeout=120, env=env)
+        assert proc.returncode == 0, proc.stderr
+        outs.append((out, json.loads(proc.stdout.strip().splitlines()[-1])))
+    monkeypatch.setenv("MAESTRO_TASKBENCH", str(tmp_path))
+    merged = merge([outs[0][0], outs[1][0], outs[0][0]])  # a file given twice counts once
+    assert sorted(r.record.id for r in merged) == ["e1", "e2"]
+    rep, whole = make_report(merged), outs[2][1]
+    for key in ("n", "n_f1", "e_f1", "valid_rate"):
+        assert rep[key] == whole[key], key
+    assert rep["by_type"]["chain"] == whole["by_type"]["chain"]

@@ -27,6 +27,10 @@ from core.tasks import TASKS
 
 HEAD_FILE = DATA_DIR / "step_head.npz"
 BEAM = 8
+# For a step with no refs, a label that can run replaces the head's choice only if it is at least
+# this likely relative to it; below, the step keeps its label and is left out of the plan with a
+# note ("caption the photo" with no photo is not run as some text task).
+MIN_ALTERNATIVE = 0.05
 TRANSITION_WEIGHT = 0.0
 REPEATS = "keep"  # weight of the train links' log P(label | referenced label) in the beam
 
@@ -176,14 +180,17 @@ class StepGrounder:
         beams: list[tuple[float, list[str]]] = [(0.0, [])]
         for k, step in enumerate(steps):
             grown: list[tuple[float, list[str]]] = []
+            top = max(usable, key=lambda i: float(probs[k, i]))
+            # the floor is for a step that works on no earlier step: with refs, an unlikely label
+            # that fits is how the beam repairs a misread step ("create artwork" <1> then edit it)
+            floor = MIN_ALTERNATIVE * float(probs[k, top]) if not step.refs else 0.0
             for logp, chosen in beams:
-                for i in usable:
-                    if feasible(labels[i], step, chosen, media):
-                        grown.append((logp + math.log(max(float(probs[k, i]), 1e-9)),
-                                      [*chosen, labels[i]]))
-            if not grown:  # nothing fits (a ref to an impossible step): drop the constraint here
-                grown = [(logp + math.log(max(float(probs[k, i]), 1e-9)), [*chosen, labels[i]])
-                         for logp, chosen in beams for i in usable]
+                fits = [i for i in usable if float(probs[k, i]) >= floor
+                        and feasible(labels[i], step, chosen, media)]
+                # no plausible label can run ("caption the photo" with no photo): keep the head's
+                # choice, so the planner leaves the step out and says why, rather than run a stand-in
+                for i in fits or [top]:
+                    grown.append((logp + math.log(max(float(probs[k, i]), 1e-9)), [*chosen, labels[i]]))
             grown.sort(key=lambda x: -x[0])
             beams = grown[:BEAM]
         best = beams[0][1]

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from core.config.paths import PROMPTS_DIR
+from core.config.paths import DATA_DIR, PROMPTS_DIR
 from core.errors import PlanError
 from core.llm import prompts
 from core.llm.controllers import Controller, Message
@@ -40,7 +40,12 @@ from core.tasks import TASKS
 
 STEP_BANK = PROMPTS_DIR / "demos_steps.jsonl"
 CORE_DEMOS = PROMPTS_DIR / "demos_steps_core.jsonl"
+BANK_VECTORS = DATA_DIR / "demo_vectors.npz"  # built with the bank
+# Hand-written plain requests (not TaskBench's wording): retrieved with the bank, so that a short
+# request a person types finds demos like it; those with a `context` are the follow-up demos.
+PLAIN_DEMOS = PROMPTS_DIR / "demos_steps_plain.jsonl"
 RETRIEVED = 3
+FOLLOW_UPS = 2  # follow-up demos shown to a request with earlier turns (TaskBench's bank has none)
 MIN_DEMO_SIMILARITY = 0.5  # below it a TaskBench demo misleads a plain request ("Draw a lighthouse")
 DROP_REPEATS = True  # leave out a step grounded to the same task as the step it works on
 
@@ -124,6 +129,12 @@ class ArgFiller:
         return self.request
 
 
+def retrieval_bank(bank_file: Path | None = None, plain_file: Path | None = None) -> list[dict[str, Any]]:
+    """The demos retrieved for a first request: TaskBench's train bank and the plain ones."""
+    plain = [d for d in load_demos(plain_file or PLAIN_DEMOS) if not d.get("context")]
+    return [*load_demos(bank_file or STEP_BANK), *plain]
+
+
 def build_plan(steps: list[Step], grounded: list[Grounded], filler: ArgFiller,
                drop_repeats: bool = False) -> tuple[Plan, list[str]]:
     """Steps + their labels -> a Plan (ids 1..n, steps no task can do left out) and notes."""
@@ -198,8 +209,10 @@ class StepPlanner:
         abilities = "; ".join(TASKS[n].description for n in TASKS if n in self.known_tasks)
         self.system = prompts.render("plan_steps_system.txt", abilities=abilities)
         self.demos = load_demos(demos_file or CORE_DEMOS)
-        bank = load_demos(bank_file or STEP_BANK) if retrieve > 0 else []
-        self.retriever = DemoRetriever(bank, cache_dir=kv_cache_dir())
+        bank = retrieval_bank(bank_file) if retrieve > 0 else []
+        self.retriever = DemoRetriever(bank, cache_dir=kv_cache_dir(), shipped=BANK_VECTORS)
+        follow_ups = [d for d in load_demos(PLAIN_DEMOS) if d.get("context")] if retrieve > 0 else []
+        self.follow_ups = DemoRetriever(follow_ups, cache_dir=kv_cache_dir())
         self.grammar = planner_steps.grammar()
         self.use_grammar = gbnf_capable(controller)
         self.drop_repeats = DROP_REPEATS
@@ -225,13 +238,18 @@ class StepPlanner:
     def warm(self) -> None:
         if self.retrieve > 0:
             self.retriever.warm()
+            self.follow_ups.warm()
         self.grounder.warm()
 
     # -- planning -------------------------------------------------------------------------------
     def decompose(self, request: str, files: list[str], context: str, outcome: PlanOutcome,
                   cancel: threading.Event | None) -> list[Step]:
-        retrieved = (self.retriever.top(request, self.retrieve, MIN_DEMO_SIMILARITY)
-                     if self.retrieve > 0 and not context else [])
+        if self.retrieve <= 0:
+            retrieved = []
+        elif context:  # a follow-up: demos that resolve "it" / "that" to the earlier result
+            retrieved = self.follow_ups.top(request, FOLLOW_UPS)
+        else:
+            retrieved = self.retriever.top(request, self.retrieve, MIN_DEMO_SIMILARITY)
         outcome.demos = [d["request"] for d in [*self.demos, *retrieved]]
         msgs = self.messages(request, files, context, retrieved)
         self.controller.prime(self.prefix())
@@ -260,6 +278,12 @@ class StepPlanner:
         outcome.steps = [{"text": s.text, "refs": s.refs, "label": g.label, "score": round(g.score, 3)}
                          for s, g in zip(steps, grounded, strict=True)]
         outcome.notes = notes
+        if not steps and not planner_steps.is_none(outcome.raw):
+            # neither steps nor "none" (an endpoint without the grammar chatting): never read as chit-chat
+            outcome.error = ("the planner could not make a valid plan: the controller wrote no steps: "
+                             + " ".join(outcome.raw.split())[:120])
+            outcome.seconds = time.monotonic() - t0
+            return outcome
         try:
             validate_plan(plan, self.known_tasks)
             outcome.plan = plan

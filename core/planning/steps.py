@@ -52,6 +52,12 @@ _LINE = re.compile(r"^\s*(?:step\s*)?(\d+)\s*[.:)-]?\s+((?:<\s*\d+\s*>\s*)*)(.*)
 _REF = re.compile(r"<\s*(\d+)\s*>")
 
 
+def is_none(text: str) -> bool:
+    """The answer that means no model is needed (or nothing at all was written)."""
+    text = text.strip().strip("`").strip()
+    return not text or re.match(rf"{NONE}\b", text.lower()) is not None
+
+
 def parse(text: str) -> list[Step]:
     """Steps from the controller's text. Lenient (an endpoint without a grammar writes it too):
     unnumbered lines are skipped, a reference to itself or a later step is dropped."""
