@@ -8,6 +8,9 @@ hold-out, i.e. `fit`); nothing from eval or dev enters them.
   BANK_SIZE), retrieved by request similarity at planning time.
 - core/data/demo_vectors.npz: the bank's request vectors (float16, keyed by a hash of the bank's
   requests), so that a fresh install does not embed 2k demos before its first plan.
+- prompts/demos_steps_fixed.jsonl: the few bank demos shown to every request after the core ones
+  (the planner's fixed prompt prefix): among the demos whose steps are short on average, the K that
+  best cover all the bank's requests (greedy facility location on the MiniLM request vectors).
 
     python -m benchmarks.build_step_planner [--report]
 
@@ -26,13 +29,17 @@ from benchmarks.taskbench import REPO_ROOT, TB_TO_MAESTRO, TOOLS, Record, load_v
 from benchmarks.taskbench_convert import mentioned_files
 from core.planning.demo_bank import save_vectors
 from core.planning.grounder import HEAD_FILE, UNSUPPORTED
-from core.planning.step_planner import BANK_VECTORS, retrieval_bank
+from core.planning.step_planner import BANK_VECTORS, FIXED_DEMOS, retrieval_bank
 from core.planning.steps import clean_step
 from core.tasks import TASKS
 
 BANK_FILE = REPO_ROOT / "prompts" / "demos_steps.jsonl"
 BANK_SIZE = 2400
 MAX_REQUEST_CHARS = 420  # long demos cost prompt tokens (~12 ms each on 2 cores)
+FIXED_K = 8  # fixed train demos, shown after the core ones and before the plain ones
+FIXED_STEP_CHARS = 45  # their mean step length at most: the controller writes steps as long as the
+# demos' (dev 40, 8 demos: <= 55 chars
+# 70.6/39.3 n-/e-F1, <= 45 chars 75.6/48.6 with 37.5 tokens generated; 12 of any length 73.4/43.6 with 55)
 C = 4.0  # inverse L2 strength of the head (picked on dev step accuracy: 1, 4, 16)
 
 # A few hundred labelled nodes use names outside the 23 tools; these are plainly one of them.
@@ -112,7 +119,10 @@ OWN_PHRASES: dict[str, list[str]] = {
 # from benchmarks/data/plain_requests.jsonl, which checks the planner on plain requests.
 PLAIN_PHRASES: dict[str, list[str]] = {
     "image-to-text": ["tell me what the photo shows", "what does this image show", "describe the scene in the photo",
-                      "say what you see in the image", "explain what is happening in the picture"],
+                      "say what you see in the image", "explain what is happening in the picture",
+                      "describe the image", "describe the photo example.jpg", "describe this picture for me"],
+    "text-to-image": ["paint a picture of a lighthouse", "sketch a dragon", "illustrate a forest at dawn",
+                      "render a poster of a city at night"],
     "visual-question-answering": ["is there a dog in the picture", "what is the man in the photo holding",
                                   "how many cars are parked in the image", "which colour is the door in the photo"],
     "optical-character-recognition": ["copy the words from the scanned page", "get the text out of the screenshot",
@@ -206,6 +216,28 @@ def build_bank(records: list[Record]) -> list[dict[str, Any]]:
     return bank
 
 
+def pick_fixed(bank: list[dict[str, Any]], vectors: Any, k: int = FIXED_K,
+               max_chars: int = FIXED_STEP_CHARS) -> list[dict[str, Any]]:
+    """The k demos, among those whose steps average at most max_chars, that best cover the bank:
+    greedily the one that most raises the sum over the bank of each request's highest cosine
+    similarity to a picked demo (vectors: L2-normalised, one row per demo)."""
+    import numpy as np
+
+    short = np.array([bool(d["steps"]) and np.mean([len(s["text"]) for s in d["steps"]]) <= max_chars
+                      for d in bank])
+    sim = np.asarray(vectors, dtype="float32") @ np.asarray(vectors, dtype="float32").T
+    best = np.full(len(bank), -1.0, dtype="float32")
+    picked: list[int] = []
+    for _ in range(min(k, int(short.sum()))):
+        gain = np.maximum(sim, best[None, :]).sum(axis=1)
+        gain[~short] = -np.inf
+        gain[picked] = -np.inf
+        i = int(np.argmax(gain))
+        picked.append(i)
+        best = np.maximum(best, sim[i])
+    return [bank[i] for i in picked]
+
+
 def encode(texts: list[str]) -> Any:
     """MiniLM vectors, cached by content under models_cache/kv (re-training takes seconds)."""
     import numpy as np
@@ -272,6 +304,9 @@ def main(argv: list[str] | None = None) -> int:
     texts = [d["request"] for d in bank] + plain
     save_vectors(BANK_VECTORS, texts, np.concatenate([encode(texts[:len(bank)]), encode(plain)]))
     print(f"wrote {BANK_VECTORS} ({BANK_VECTORS.stat().st_size / 1e3:.0f} kB)", file=sys.stderr)
+    fixed = pick_fixed(bank, encode(texts[:len(bank)]))
+    FIXED_DEMOS.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in fixed), encoding="utf-8")
+    print(f"wrote {FIXED_DEMOS} ({len(fixed)} demos)", file=sys.stderr)
     if args.report:
         dev = step_examples(load_v2("dev"))
         Xd = encode([t for t, _ in dev])

@@ -113,6 +113,8 @@ def run_taskbench(args: argparse.Namespace) -> int:
         retriever = getattr(planner, "retriever", None)
         if retriever is not None:  # no demo of a record being measured (split v1's bank has 2 of eval)
             retriever.demos = [d for d in retriever.demos if str(d.get("id", "")) not in measured]
+        if isinstance(getattr(planner, "demos", None), list):  # nor in the fixed prefix (fit, v1's records)
+            planner.demos = [d for d in planner.demos if str(d.get("id", "")) not in measured]
         if args.split in ("train", "fit"):
             # the demo pool itself: a record must not retrieve its own demo
             planner.retriever.exclude_same_request = True

@@ -31,10 +31,11 @@ def planner():
 
 
 def _chat(planner, request, files, fast):
-    """The planner's own decode call (its step grammar) on its prompt for `request`."""
+    """The planner's own decode call (its step grammar) on its prompt for `request` (the fixed
+    prefix and the request: the shipped planner retrieves no demos)."""
     c = planner.controller
     c.fast_greedy = fast
-    msgs = planner.messages(request, files, "", planner.retriever.top(request, 3, 0.5))
+    msgs = planner.messages(request, files, "", [])
     c.prime(planner.prefix())
     try:
         return c.chat(msgs, max_tokens=planner.max_tokens, temperature=0.0, grammar=planner.grammar)

@@ -296,21 +296,50 @@ def test_every_task_type_is_offered_whatever_is_installed(tmp_path, monkeypatch)
 
 # -- the shipped head and bank (built from TaskBench's train split) -------------------------------
 
-def test_bank_demos_are_train_only_and_round_trip():
+def test_bank_and_fixed_demos_are_train_only_and_round_trip():
     from benchmarks.taskbench import data_dir, is_dev
     from core.planning.demo_bank import load_demos
-    from core.planning.step_planner import STEP_BANK
+    from core.planning.step_planner import FIXED_DEMOS, STEP_BANK
 
-    bank = load_demos(STEP_BANK)
-    assert len(bank) > 500
-    for d in bank[:200]:
+    bank, fixed = load_demos(STEP_BANK), load_demos(FIXED_DEMOS)
+    assert len(bank) > 500 and 3 <= len(fixed) <= 16
+    assert {d["id"] for d in fixed} <= {d["id"] for d in bank}  # picked from the bank (fit only)
+    for d in bank[:200] + fixed:
         steps = planner_steps.parse(planner_steps.render_steps(d["steps"]))
         assert [s.refs for s in steps] == [s["refs"] for s in d["steps"]]
     split = data_dir() / "split_v2.json"
     if split.exists():
         ids = json.loads(split.read_text())
         train = set(ids["train"])
-        assert all(d["id"] in train and not is_dev(d["id"]) for d in bank)
+        assert all(d["id"] in train and not is_dev(d["id"]) for d in bank + fixed)
+
+
+def test_fixed_demos_cover_the_bank_with_short_steps():
+    from benchmarks.build_step_planner import pick_fixed
+
+    def demo(name, *steps):
+        return {"request": name, "steps": [{"text": t, "refs": []} for t in steps]}
+
+    bank = [demo("a1", "Caption it"), demo("a2", "Caption the photo"), demo("a3", "x" * 80),
+            demo("b1", "Transcribe it"), demo("b2", "Transcribe the long recording of the meeting today"),
+            demo("c1")]  # no steps (chit-chat): never picked
+    # two clusters of requests (a*, b*); the most central of each is a3 / b2, whose steps are long
+    v = np.array([[1, 0], [0.95, 0.31], [0.99, 0.14], [0, 1], [0.14, 0.99], [0.7, 0.7]], dtype="float32")
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    picked = [d["request"] for d in pick_fixed(bank, v, k=2, max_chars=20)]
+    assert sorted(picked) == ["a1", "b1"] or sorted(picked) == ["a2", "b1"]
+    assert len(pick_fixed(bank, v, k=2, max_chars=200)) == 2
+    assert [d["request"] for d in pick_fixed(bank, v, k=5, max_chars=12)] == ["a1"]  # the only short one
+
+
+def test_the_fixed_prefix_is_the_whole_prompt_but_the_request(grounder):
+    p = planner("1 Caption the photo 'cat.jpg'", grounder)
+    assert len(p.demos) > 3  # the core demos and the fixed train demos
+    p.warm()
+    assert p.controller.primed == [p.prefix()]  # warm() makes the prefix's KV state
+    p.plan("Caption this", ["cat.jpg"])
+    msgs = p.controller.calls[0]["messages"]
+    assert msgs[:-1] == p.prefix() and msgs[-1]["role"] == "user" and "Caption this" in msgs[-1]["content"]
 
 
 def test_shipped_head_knows_every_task_type():

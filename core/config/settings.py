@@ -19,7 +19,7 @@ class Settings:
     endpoint_key_in_keyring: bool = False  # the key itself lives in the OS keyring, never here
     device: str = "auto"  # auto | cpu | cuda | mps
     threads: int = 0  # 0 = automatic: the physical cores (core/config/hardware.py)
-    context_tokens: int = 4096
+    context_tokens: int = 8192  # the planner's fixed prefix is ~2.4k tokens; a follow-up adds its context
     memory_budget_gb: float = 0.0  # 0 = 70 % of RAM
     offline: bool = False
     allow_remote_experts: bool = False

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import json
+import os
 import threading
 import time
 import urllib.error
@@ -78,7 +79,7 @@ def _json_from(completion: Completion) -> dict[str, Any]:
 class LlamaCppController:
     """A GGUF model run in-process by llama.cpp. One generation at a time (a lock)."""
 
-    def __init__(self, model_path: str | Path, *, n_ctx: int = 4096, n_threads: int = 0,
+    def __init__(self, model_path: str | Path, *, n_ctx: int = 8192, n_threads: int = 0,
                  n_gpu_layers: int | None = None, seed: int = 0, name: str | None = None):
         self.model_path = Path(model_path)
         if not self.model_path.is_file():
@@ -185,7 +186,7 @@ class LlamaCppController:
         ids, raw = state
         header = json.dumps({"n_tokens": len(ids), "state_bytes": len(raw)}).encode()
         payload = len(header).to_bytes(4, "little") + header + ids.astype(np.int32).tobytes() + raw
-        tmp = path.with_suffix(".tmp")
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")  # two processes (window, CLI) may write it at once
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp.write_bytes(payload + hashlib.sha256(payload).digest())

@@ -1,8 +1,11 @@
 """Planner v3: the controller decomposes, a trained retriever grounds, every task type is planned.
 
 1. Decompose: the controller writes short plain-language steps with references to earlier steps
-   (core/planning/steps.py, under a GBNF grammar), after the fixed prefix (instructions, a few
-   core demos: its KV state is reused) and the train demos most similar to the request.
+   (core/planning/steps.py, under a GBNF grammar) after a fixed prefix: the instructions, a few
+   hand-written demos and a few train demos picked to cover the train requests (its KV state is
+   computed once and reused, so a plan evaluates only the request's own tokens). Demos retrieved
+   per request (`retrieve`) are an option for A/B runs: on the train hold-out they scored lower and
+   cost ~130 prompt tokens each.
 2. Ground: each step gets a task type from core/planning/grounder.py (a linear head on MiniLM
    vectors, trained on TaskBench's labelled train steps), under the modality constraints.
 3. Dependencies are the step references; arguments come from the references, the files and the
@@ -34,17 +37,22 @@ from core.planning.request import (
     kv_cache_dir,
     media_files,
     modality_of_file,
+    neutral_file_names,
     user_message,
 )
 from core.tasks import TASKS
 
 STEP_BANK = PROMPTS_DIR / "demos_steps.jsonl"
 CORE_DEMOS = PROMPTS_DIR / "demos_steps_core.jsonl"
+# Train demos with short steps that best cover the train requests (benchmarks/build_step_planner.py
+# picks them): a fixed prefix the KV cache keeps, and short steps the controller imitates.
+FIXED_DEMOS = PROMPTS_DIR / "demos_steps_fixed.jsonl"
 BANK_VECTORS = DATA_DIR / "demo_vectors.npz"  # built with the bank
-# Hand-written plain requests (not TaskBench's wording): retrieved with the bank, so that a short
-# request a person types finds demos like it; those with a `context` are the follow-up demos.
+# Hand-written plain requests (not TaskBench's wording), shown to every request so that a short
+# request a person types has demos like it; those with a `context` are the follow-up demos.
 PLAIN_DEMOS = PROMPTS_DIR / "demos_steps_plain.jsonl"
-RETRIEVED = 3
+RETRIEVED = 0  # demos retrieved per first request (dev 40: 3 retrieved 73.6/41.2 n-/e-F1 in 6.8 s,
+# the fixed prefix alone 75.3/50.6 in 2.0 s)
 FOLLOW_UPS = 2  # follow-up demos shown to a request with earlier turns (TaskBench's bank has none)
 MIN_DEMO_SIMILARITY = 0.5  # below it a TaskBench demo misleads a plain request ("Draw a lighthouse")
 DROP_REPEATS = True  # leave out a step grounded to the same task as the step it works on
@@ -208,10 +216,13 @@ class StepPlanner:
             self.grounder.allowed = allowed
         abilities = "; ".join(TASKS[n].description for n in TASKS if n in self.known_tasks)
         self.system = prompts.render("plan_steps_system.txt", abilities=abilities)
-        self.demos = load_demos(demos_file or CORE_DEMOS)
-        bank = retrieval_bank(bank_file) if retrieve > 0 else []
+        # The fixed prefix's demos: hand-written core ones, the picked train ones, the plain ones
+        # (short requests as people type them; their follow-up demos are retrieved for follow-ups).
+        plain = [d for d in load_demos(PLAIN_DEMOS) if not d.get("context")]
+        self.demos = [*load_demos(demos_file or CORE_DEMOS), *load_demos(FIXED_DEMOS), *plain]
+        bank = retrieval_bank(bank_file)  # its vectors load only when a request retrieves demos
         self.retriever = DemoRetriever(bank, cache_dir=kv_cache_dir(), shipped=BANK_VECTORS)
-        follow_ups = [d for d in load_demos(PLAIN_DEMOS) if d.get("context")] if retrieve > 0 else []
+        follow_ups = [d for d in load_demos(PLAIN_DEMOS) if d.get("context")]
         self.follow_ups = DemoRetriever(follow_ups, cache_dir=kv_cache_dir())
         self.grammar = planner_steps.grammar()
         self.use_grammar = gbnf_capable(controller)
@@ -236,20 +247,23 @@ class StepPlanner:
                 {"role": "user", "content": user_message(request, files, context)}]
 
     def warm(self) -> None:
+        """Load the encoder and the head, and make the prefix's KV state (read from disk, or
+        computed once: ~10 s on 2 cores) before the first request waits for it."""
         if self.retrieve > 0:
             self.retriever.warm()
-            self.follow_ups.warm()
+        self.follow_ups.warm()
         self.grounder.warm()
+        self.controller.prime(self.prefix())
 
     # -- planning -------------------------------------------------------------------------------
     def decompose(self, request: str, files: list[str], context: str, outcome: PlanOutcome,
                   cancel: threading.Event | None) -> list[Step]:
-        if self.retrieve <= 0:
-            retrieved = []
-        elif context:  # a follow-up: demos that resolve "it" / "that" to the earlier result
+        if context:  # a follow-up: demos that resolve "it" / "that" to the earlier result
             retrieved = self.follow_ups.top(request, FOLLOW_UPS)
-        else:
+        elif self.retrieve > 0:
             retrieved = self.retriever.top(request, self.retrieve, MIN_DEMO_SIMILARITY)
+        else:
+            retrieved = []
         outcome.demos = [d["request"] for d in [*self.demos, *retrieved]]
         msgs = self.messages(request, files, context, retrieved)
         self.controller.prime(self.prefix())
@@ -273,7 +287,8 @@ class StepPlanner:
         outcome = PlanOutcome(Plan())
         steps = self.decompose(request, names, context, outcome, cancel)
         media = media_files(names, request, context)
-        grounded = self.grounder.ground(steps, {m for m, fs in media.items() if fs})
+        grounded = self.grounder.ground([Step(neutral_file_names(s.text), s.refs) for s in steps],
+                                        {m for m, fs in media.items() if fs})
         plan, notes = build_plan(steps, grounded, ArgFiller(request, media, history), self.drop_repeats)
         outcome.steps = [{"text": s.text, "refs": s.refs, "label": g.label, "score": round(g.score, 3)}
                          for s, g in zip(steps, grounded, strict=True)]
