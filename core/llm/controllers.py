@@ -193,6 +193,8 @@ class LlamaCppController:
             tmp.replace(path)
         except OSError:  # a full disk only costs speed
             tmp.unlink(missing_ok=True)
+        prune_states(path.parent)
+
 
     @staticmethod
     def _read_state(path: Path) -> tuple[np.ndarray, bytes] | None:
@@ -208,6 +210,10 @@ class LlamaCppController:
         header = json.loads(payload[4:4 + hlen])
         n_tokens = header["n_tokens"]
         ids = np.frombuffer(payload[4 + hlen: 4 + hlen + 4 * n_tokens], dtype=np.int32).copy()
+        try:
+            os.utime(path)  # in use: the newest, so prune_states keeps it
+        except OSError:
+            pass
         return ids, payload[4 + hlen + 4 * n_tokens:]
 
     def count_tokens(self, text: str) -> int:
@@ -290,6 +296,20 @@ class LlamaCppController:
             self.last_decode = res
             return Completion(res.text, res.prompt_tokens, len(res.tokens), time.monotonic() - t0,
                               res.finish_reason)
+
+
+KEEP_STATES = 4  # prefix states kept on disk (one per controller model, prompt and context size)
+
+
+def prune_states(folder: Path, keep: int = KEEP_STATES) -> None:
+    """Delete all but the `keep` newest prefix states (~70 MB each): a changed prompt, model or
+    context size makes a new one, and the old ones would pile up in models_cache/kv."""
+    try:
+        states = sorted(folder.glob("*.kvstate"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in states[keep:]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def _kv_dir() -> Path:
