@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-MAX_REQUEST_CHARS = 20_000  # longer requests are refused with a message (the planner's context is 4k tokens)
+MAX_REQUEST_CHARS = 20_000  # longer requests are refused with a message (longer text belongs in a file)
 
 
 def _controller_arg(p: argparse.ArgumentParser) -> None:

@@ -3,6 +3,7 @@ user (one plain sentence), its `code` is for code (stable, never parsed out of t
 
     MaestroError
     ├── Cancelled            the user stopped it (a generation, a task, a download); not a failure
+    ├── RequestRefused       a request refused before planning (too long), with the sentence to show
     ├── PlanError            a plan that cannot run; `problems` lists each PlanProblem (code + task)
     ├── ControllerError      the controller LLM cannot be loaded or reached
     ├── RunnerError          a task failed for a reason the user should read
@@ -40,6 +41,10 @@ class MaestroError(Exception):
 
 class Cancelled(MaestroError, RuntimeError):
     code = "cancelled"
+
+
+class RequestRefused(MaestroError, ValueError):
+    code = "request_refused"
 
 
 class ControllerError(MaestroError, RuntimeError):

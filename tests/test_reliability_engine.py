@@ -165,3 +165,20 @@ def test_a_file_that_gives_orders_is_treated_as_data(engine, tmp_path):
     assert any(f"task {ocr.id} " in w and "not followed" in w for w in turn.warnings)
     assert "it was treated as data and not followed" in turn.answer
     print(json.dumps({"ocr": ocr.output.text, "answer": body}))
+
+
+def test_a_request_too_long_is_refused_before_planning(tmp_path, monkeypatch):
+    from core.engine.pipeline import MAX_REQUEST_CHARS
+    from core.errors import MaestroError, RequestRefused
+
+    class NoController:
+        name = "never asked"
+
+        def chat(self, *a, **kw):
+            raise AssertionError("a refused request must not reach the controller")
+
+    monkeypatch.setenv("MAESTRO_DATA", str(tmp_path))
+    turn = Engine(Settings(offline=True), controller=NoController()).run_turn("x" * (MAX_REQUEST_CHARS + 1))
+    assert turn.status == "failed" and "the limit is" in turn.error
+    assert turn.answer.startswith("I could not take this request: the request is")
+    assert issubclass(RequestRefused, MaestroError) and RequestRefused.code == "request_refused"

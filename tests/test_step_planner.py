@@ -435,3 +435,16 @@ def test_a_follow_up_is_shown_follow_up_demos_only(grounder):
     assert len(shown) == 2 * FOLLOW_UPS
     assert all("Context from earlier turns" in m["content"] for m in shown[::2])
     assert out.plan.tasks[0].args == {"text": "Closed on Sundays"}
+
+
+def test_a_plan_that_fails_validation_is_an_error_naming_the_problem(grounder, monkeypatch):
+    from core.errors import PlanError, PlanProblem
+    from core.planning import step_planner
+
+    def refuse(plan, known):
+        raise PlanError([PlanProblem("cycle", "the plan has a cycle", 1)])
+
+    monkeypatch.setattr(step_planner, "validate_plan", refuse)
+    out = planner("1 Caption the photo 'cat.jpg'", grounder).plan("Caption this", ["cat.jpg"])
+    assert out.error == "the planner could not make a valid plan: task 1: the plan has a cycle"
+    assert not out.plan.tasks

@@ -13,7 +13,7 @@ from typing import Any
 
 from core.config.paths import new_session_dir, safe_name
 from core.config.settings import Settings, load_settings
-from core.errors import Cancelled, PlanError
+from core.errors import Cancelled, PlanError, RequestRefused
 from core.events import EventBus, PlanReady, ResponseToken, TaskSelected, TurnFinished
 from core.execution.executor import Assignment, Executor
 from core.llm.controllers import Controller, load_controller
@@ -27,10 +27,6 @@ from core.tasks import TASKS
 
 Selector = Callable[[Task, str], Assignment]
 MAX_REQUEST_CHARS = 20_000  # as the CLI's limit: longer text belongs in an attached file
-
-
-class _Refused(ValueError):
-    """A request refused before planning, with the sentence to show."""
 
 
 @dataclass
@@ -180,8 +176,8 @@ class Engine:
         turn = TurnResult(turn_id, request, session_dir=session_dir)
         too_long = len(request) > MAX_REQUEST_CHARS
         try:
-            if too_long:  # the planner's context holds ~4k tokens; fail fast and say what to do
-                raise _Refused(f"the request is {len(request):,} characters; the limit is "
+            if too_long:  # longer text belongs in a file; fail fast and say what to do
+                raise RequestRefused(f"the request is {len(request):,} characters; the limit is "
                                f"{MAX_REQUEST_CHARS:,}. Put long text in a file and attach it.")
             self._attach(files, session_dir, turn)
             outcome = self._plan(turn, request, history, cancel)
@@ -193,7 +189,7 @@ class Engine:
                 self.bus.emit(ResponseToken(turn_id, turn.answer))
         except Cancelled:
             turn.status, turn.error = "cancelled", "cancelled by the user"
-        except _Refused as e:
+        except RequestRefused as e:
             turn.status, turn.error = "failed", str(e)
             turn.answer = f"I could not take this request: {e}"
             self.bus.emit(ResponseToken(turn_id, turn.answer))

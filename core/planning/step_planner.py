@@ -303,7 +303,7 @@ class StepPlanner:
             validate_plan(plan, self.known_tasks)
             outcome.plan = plan
         except PlanError as e:
-            outcome.error = "the planner could not make a valid plan: " + "; ".join(e.problems)
+            outcome.error = f"the planner could not make a valid plan: {e}"
         outcome.seconds = time.monotonic() - t0
         return outcome
 
