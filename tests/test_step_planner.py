@@ -278,6 +278,17 @@ def test_no_grammar_for_a_controller_without_gbnf(grounder):
     assert "grammar" not in ctl.calls[0] and out.plan.tasks[0].args == {"text": "a long story about cats"}
 
 
+def test_a_step_naming_several_files_becomes_one_task_per_file(grounder):
+    p = planner("1 Classify the images 'a.png', 'c.png' and 'b.png'\n2 <1> Read the labels aloud", grounder)
+    out = p.plan("Classify each of these: a.png, b.png and c.png, then read them out", ["a.png", "b.png", "c.png"])
+    assert [(t.id, t.task, t.args, t.dep) for t in out.plan.tasks] == [
+        (1, "image-classification", {"image": "a.png"}, []),
+        (2, "image-classification", {"image": "c.png"}, []),  # in the order the step names them
+        (3, "image-classification", {"image": "b.png"}, []),
+        (4, "text-to-speech", {"text": "<resource>-1"}, [1, 2, 3])]
+    validate_plan(out.plan, p.known_tasks)
+
+
 def test_quoted_texts_skip_file_names():
     assert quoted_texts("Use 'example.jpg' and 'Hello world' and \"Bonjour\"") == ["Hello world", "Bonjour"]
     assert quoted_texts("I'd like the text 'It's late, go home' read out") == ["It's late, go home"]

@@ -70,13 +70,13 @@ _FILE_MENTION = re.compile(r"[\w\-./]+\.(?:" + "|".join(
     e[1:] for exts in _MEDIA_EXT.values() for e in exts) + r")\b", re.IGNORECASE)
 
 
-_NEUTRAL_NAME = {"image": "example.jpg", "audio": "example.wav", "video": "example.mp4"}
+_QUOTED_MENTION = re.compile(r"""['"‘“]?""" + _FILE_MENTION.pattern + r"""['"’”]?""", re.IGNORECASE)
 
 
-def neutral_file_names(text: str) -> str:
-    """The text with each media file name as the one TaskBench's steps use (example.jpg ...): a
-    file's name says nothing of the task, but its words sway a sentence encoder ('party.png')."""
-    return _FILE_MENTION.sub(lambda m: _NEUTRAL_NAME.get(modality_of_file(m.group(0)) or "", m.group(0)), text)
+def without_file_names(text: str) -> str:
+    """The text without its media file names: a name says nothing of the task, but its words sway
+    a sentence encoder ('party.png' toward classification, 'example.jpg' toward TaskBench's edits)."""
+    return " ".join(_QUOTED_MENTION.sub(" ", text).split())
 
 
 def modality_of_file(name: str) -> str | None:

@@ -37,8 +37,8 @@ from core.planning.request import (
     kv_cache_dir,
     media_files,
     modality_of_file,
-    neutral_file_names,
     user_message,
+    without_file_names,
 )
 from core.tasks import TASKS
 
@@ -108,9 +108,14 @@ class ArgFiller:
             return q
         return None
 
+    def named(self, modality: str, step: str) -> list[str]:
+        """The files of this modality the step names, in order of mention."""
+        have = self.files.get(modality) or []
+        return sorted((f for f in have if f in step), key=step.index)
+
     def file(self, modality: str, step: str) -> str | None:
         have = self.files.get(modality) or []
-        named = [f for f in have if f in step]
+        named = self.named(modality, step)
         if named:
             return named[0]
         if not have:
@@ -165,6 +170,7 @@ def build_plan(steps: list[Step], grounded: list[Grounded], filler: ArgFiller,
         spec = TASKS[name]
         args: dict[str, Any] = {}
         free = list(dict.fromkeys(refs))
+        each: tuple[str, list[str]] | None = None  # a step that names several files: one task per file
         for a in spec.inputs:
             src = next((r for r in free if a.modality in outputs[r]), None)
             if src is not None:
@@ -175,6 +181,9 @@ def build_plan(steps: list[Step], grounded: list[Grounded], filler: ArgFiller,
                 earlier = [t for t in reversed(tasks) if a.modality in outputs[t.id]]
                 if f is not None:
                     args[a.name] = f
+                    named = filler.named(a.modality, step.text)
+                    if each is None and len(named) > 1:
+                        each = (a.name, named)
                 elif earlier:  # no reference written and no file: the latest output of that kind
                     args[a.name] = f"<resource>-{earlier[0].id}"
             elif a.name == "text" and name == "image-to-image":
@@ -189,12 +198,14 @@ def build_plan(steps: list[Step], grounded: list[Grounded], filler: ArgFiller,
             notes.append(f"step {k} ({step.text}) has no {', '.join(missing)} to work on; left out")
             stands_for[k] = refs
             continue
-        tid = len(tasks) + 1
         dep = sorted({int(v.rsplit("-", 1)[1]) for v in args.values()
                       if isinstance(v, str) and v.startswith("<resource>-")} | set(refs))
-        tasks.append(Task(tid, name, dep, args))
-        stands_for[k] = [tid]
-        outputs[tid] = spec.outputs
+        stands_for[k] = []
+        for f in each[1] if each else [None]:
+            tid = len(tasks) + 1
+            tasks.append(Task(tid, name, dep, {**args, each[0]: f} if each else args))
+            stands_for[k].append(tid)
+            outputs[tid] = spec.outputs
     return Plan(tasks), notes
 
 
@@ -287,7 +298,7 @@ class StepPlanner:
         outcome = PlanOutcome(Plan())
         steps = self.decompose(request, names, context, outcome, cancel)
         media = media_files(names, request, context)
-        grounded = self.grounder.ground([Step(neutral_file_names(s.text), s.refs) for s in steps],
+        grounded = self.grounder.ground([Step(without_file_names(s.text), s.refs) for s in steps],
                                         {m for m, fs in media.items() if fs})
         plan, notes = build_plan(steps, grounded, ArgFiller(request, media, history), self.drop_repeats)
         outcome.steps = [{"text": s.text, "refs": s.refs, "label": g.label, "score": round(g.score, 3)}
