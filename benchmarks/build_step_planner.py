@@ -36,10 +36,11 @@ from core.tasks import TASKS
 BANK_FILE = REPO_ROOT / "prompts" / "demos_steps.jsonl"
 BANK_SIZE = 2400
 MAX_REQUEST_CHARS = 420  # long demos cost prompt tokens (~12 ms each on 2 cores)
-FIXED_K = 8  # fixed train demos, shown after the core ones and before the plain ones
+FIXED_K = 8  # fixed train demos, shown after the core ones and before the plain ones (dev 40:
+# 5 / 8 / 12 of them 75.6/48.6, 75.6/48.6, 76.0/49.7 n-/e-F1; benchmarks/README.md, session 6)
 FIXED_STEP_CHARS = 45  # their mean step length at most: the controller writes steps as long as the
-# demos' (dev 40, 8 demos: <= 55 chars
-# 70.6/39.3 n-/e-F1, <= 45 chars 75.6/48.6 with 37.5 tokens generated; 12 of any length 73.4/43.6 with 55)
+# demos' (8 demos, dev 40: <= 45 chars 75.6/48.6 with 37.5 tokens written, <= 55 chars 70.6/39.3;
+# 12 of any length 73.4/43.6 with 55.5 written)
 C = 4.0  # inverse L2 strength of the head (picked on dev step accuracy: 1, 4, 16)
 
 # A few hundred labelled nodes use names outside the 23 tools; these are plainly one of them.

@@ -51,8 +51,8 @@ BANK_VECTORS = DATA_DIR / "demo_vectors.npz"  # built with the bank
 # Hand-written plain requests (not TaskBench's wording), shown to every request so that a short
 # request a person types has demos like it; those with a `context` are the follow-up demos.
 PLAIN_DEMOS = PROMPTS_DIR / "demos_steps_plain.jsonl"
-RETRIEVED = 0  # demos retrieved per first request (dev 40: 3 retrieved 73.6/41.2 n-/e-F1 in 6.8 s,
-# the fixed prefix alone 75.3/50.6 in 2.0 s)
+RETRIEVED = 0  # demos retrieved per first request (dev 40: 3 retrieved 73.6/41.2 n-/e-F1, 6.8 s a plan;
+# the fixed prefix alone 75.0/49.1, 2.5 s)
 FOLLOW_UPS = 2  # follow-up demos shown to a request with earlier turns (TaskBench's bank has none)
 MIN_DEMO_SIMILARITY = 0.5  # below it a TaskBench demo misleads a plain request ("Draw a lighthouse")
 DROP_REPEATS = True  # leave out a step grounded to the same task as the step it works on
