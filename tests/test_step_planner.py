@@ -289,6 +289,19 @@ def test_a_step_naming_several_files_becomes_one_task_per_file(grounder):
     validate_plan(out.plan, p.known_tasks)
 
 
+def test_a_text_step_on_a_recording_is_transcribed_first(grounder):
+    p = planner("1 Summarize the talk 'talk.wav'\n2 <1> Translate the summary\n3 Caption the photo 'a.jpg'", grounder)
+    out = p.plan("Summarize talk.wav, translate it into German; caption a.jpg", ["talk.wav", "a.jpg"])
+    assert [(t.task, t.args, t.dep) for t in out.plan.tasks] == [
+        ("automatic-speech-recognition", {"audio": "talk.wav"}, []),
+        ("summarization", {"text": "<resource>-1"}, [1]),
+        ("translation", {"text": "<resource>-2", "tgt_lang": "de"}, [2]),
+        ("image-to-text", {"image": "a.jpg"}, [])]
+    # a step that already is about the recording itself is left as it is
+    out = planner("1 Transcribe 'talk.wav'", grounder).plan("Transcribe talk.wav", ["talk.wav"])
+    assert [t.task for t in out.plan.tasks] == ["automatic-speech-recognition"]
+
+
 def test_quoted_texts_skip_file_names():
     assert quoted_texts("Use 'example.jpg' and 'Hello world' and \"Bonjour\"") == ["Hello world", "Bonjour"]
     assert quoted_texts("I'd like the text 'It's late, go home' read out") == ["It's late, go home"]

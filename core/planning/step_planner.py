@@ -29,7 +29,7 @@ from core.llm.controllers import Controller, Message
 from core.plan import Plan, Task, validate_plan
 from core.planning import steps as planner_steps
 from core.planning.demo_bank import DemoRetriever, load_demos
-from core.planning.grounder import Grounded, Step, StepGrounder, label_task
+from core.planning.grounder import Grounded, Step, StepGrounder, label_inputs, label_task
 from core.planning.request import (
     PlanOutcome,
     gbnf_capable,
@@ -55,6 +55,7 @@ RETRIEVED = 0  # demos retrieved per first request (dev 40: 3 retrieved 73.6/41.
 # the fixed prefix alone 75.0/49.1, 2.5 s)
 FOLLOW_UPS = 2  # follow-up demos shown to a request with earlier turns (TaskBench's bank has none)
 MIN_DEMO_SIMILARITY = 0.5  # below it a TaskBench demo misleads a plain request ("Draw a lighthouse")
+TRANSCRIBE_FIRST = True  # see StepPlanner._transcribe_first
 DROP_REPEATS = True  # leave out a step grounded to the same task as the step it works on
 
 # a quote opens after a non-word character and closes before one ("I'd like 'Hello'" quotes Hello)
@@ -289,6 +290,31 @@ class StepPlanner:
         outcome.raw = completion.text
         return planner_steps.parse(completion.text)
 
+    def _transcribe_first(self, steps: list[Step]) -> list[Step]:
+        """A step that names a recording but asks for a text task ("Summarize the podcast 'ep.mp3'")
+        works on what is said: a transcription step goes before it."""
+        todo = [k for k, s in enumerate(steps) if not s.refs and "audio" in media_files([], s.text)]
+        if not todo:
+            return steps
+        probs = self.grounder.scores([without_file_names(steps[k].text) for k in todo])
+        labels = self.grounder.labels
+        insert = {k for k, row in zip(todo, probs, strict=True)
+                  if label_inputs(labels[int(row.argmax())]) == ("text",)
+                  and labels[int(row.argmax())] != "text-to-speech"}
+        if not insert:
+            return steps
+        out: list[Step] = []
+        new_no: dict[int, int] = {}
+        for k, s in enumerate(steps, 1):
+            refs = [new_no[r] for r in s.refs if r in new_no]
+            if k - 1 in insert:
+                audio = media_files([], s.text)["audio"][0]
+                out.append(Step(f"Transcribe the recording '{audio}'", []))
+                refs = [len(out)]
+            out.append(Step(s.text, refs))
+            new_no[k] = len(out)
+        return out
+
     def plan(self, request: str, files: list[str] | tuple[str, ...] = (),
              history: list[dict[str, Any]] | tuple = (), cancel: threading.Event | None = None) -> PlanOutcome:
         t0 = time.monotonic()
@@ -298,6 +324,8 @@ class StepPlanner:
         outcome = PlanOutcome(Plan())
         steps = self.decompose(request, names, context, outcome, cancel)
         media = media_files(names, request, context)
+        if TRANSCRIBE_FIRST:
+            steps = self._transcribe_first(steps)
         grounded = self.grounder.ground([Step(without_file_names(s.text), s.refs) for s in steps],
                                         {m for m, fs in media.items() if fs})
         plan, notes = build_plan(steps, grounded, ArgFiller(request, media, history), self.drop_repeats)
