@@ -302,6 +302,21 @@ def test_a_text_step_on_a_recording_is_transcribed_first(grounder):
     assert [t.task for t in out.plan.tasks] == ["automatic-speech-recognition"]
 
 
+def test_steps_are_grounded_without_their_file_names():
+    from core.planning.request import without_file_names
+
+    assert without_file_names("Describe the photo 'party.png' please") == "Describe the photo please"
+    assert without_file_names('Classify "a.jpg", b.PNG and “c.webp”') == "Classify , and"
+    assert without_file_names("Summarize the notes in notes.txt") == "Summarize the notes in notes.txt"  # not media
+
+
+def test_the_train_bank_is_read_only_when_demos_are_retrieved(grounder):
+    p = planner("1 Caption the photo", grounder)
+    p.plan("Caption this", ["cat.jpg"])
+    assert "retriever" not in vars(p)  # retrieve = 0: the 2k-demo bank was never read
+    assert len(p.retriever.demos) > 500 and not any(d.get("context") for d in p.retriever.demos)
+
+
 def test_quoted_texts_skip_file_names():
     assert quoted_texts("Use 'example.jpg' and 'Hello world' and \"Bonjour\"") == ["Hello world", "Bonjour"]
     assert quoted_texts("I'd like the text 'It's late, go home' read out") == ["It's late, go home"]

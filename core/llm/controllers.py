@@ -76,10 +76,13 @@ def _json_from(completion: Completion) -> dict[str, Any]:
     return value
 
 
+MIN_CONTEXT = 8192  # tokens: the planner's fixed prefix, a follow-up's demos and context, the steps
+
+
 class LlamaCppController:
     """A GGUF model run in-process by llama.cpp. One generation at a time (a lock)."""
 
-    def __init__(self, model_path: str | Path, *, n_ctx: int = 8192, n_threads: int = 0,
+    def __init__(self, model_path: str | Path, *, n_ctx: int = MIN_CONTEXT, n_threads: int = 0,
                  n_gpu_layers: int | None = None, seed: int = 0, name: str | None = None):
         self.model_path = Path(model_path)
         if not self.model_path.is_file():
@@ -194,7 +197,6 @@ class LlamaCppController:
         except OSError:  # a full disk only costs speed
             tmp.unlink(missing_ok=True)
         prune_states(path.parent)
-
 
     @staticmethod
     def _read_state(path: Path) -> tuple[np.ndarray, bytes] | None:
@@ -449,5 +451,7 @@ def load_controller(settings: Settings | None = None) -> Controller:
         return OpenAICompatController(settings.endpoint_url, settings.endpoint_model, key)
     path = controller_model_path(settings.controller)
     n_gpu = 0 if settings.device == "cpu" else None
-    return LlamaCppController(path, n_ctx=settings.context_tokens, n_threads=settings.threads,
+    # A settings file saved before the planner's fixed prefix (~2.4k tokens) holds 4096: too tight
+    # for a follow-up's context, so the planner's need is the floor.
+    return LlamaCppController(path, n_ctx=max(settings.context_tokens, MIN_CONTEXT), n_threads=settings.threads,
                               n_gpu_layers=n_gpu, name=settings.controller)

@@ -168,12 +168,14 @@ class StepGrounder:
             assert self._head is not None
             return self._head.probs(self._encoder(texts))
 
-    def ground(self, steps: list[Step], media: set[str]) -> list[Grounded]:
+    def ground(self, steps: list[Step], media: set[str], probs: Any = None) -> list[Grounded]:
         """One label per step: the most probable joint choice that satisfies the modality
-        constraints (beam search in step order). `media`: the modalities the files provide."""
+        constraints (beam search in step order). `media`: the modalities the files provide;
+        `probs`: the steps' scores when the caller has them already."""
         if not steps:
             return []
-        probs = self.scores([s.text for s in steps])
+        if probs is None:
+            probs = self.scores([s.text for s in steps])
         labels = self.labels
         usable = [i for i, lab in enumerate(labels)
                   if self.allowed is None or lab in self.allowed or unsupported(lab)]
