@@ -74,11 +74,3 @@ def test_cancel_stops_and_the_cache_stays_usable(planner):
     assert outcome.ok and outcome.raw == before.raw and outcome.plan.to_dict() == before.plan.to_dict()
     assert outcome.plan.tasks[0].task == "automatic-speech-recognition"
 
-
-def test_an_old_settings_file_context_is_raised_to_what_the_planner_needs():
-    """A settings file saved when the default was 4096 tokens: the fixed prefix alone is ~2.4k."""
-    from core.llm.controllers import MIN_CONTEXT, load_controller
-
-    c = load_controller(Settings(context_tokens=4096))
-    assert c._llm.n_ctx() == MIN_CONTEXT == 8192
-    assert load_controller(Settings(context_tokens=16384))._llm.n_ctx() == 16384

@@ -451,7 +451,5 @@ def load_controller(settings: Settings | None = None) -> Controller:
         return OpenAICompatController(settings.endpoint_url, settings.endpoint_model, key)
     path = controller_model_path(settings.controller)
     n_gpu = 0 if settings.device == "cpu" else None
-    # A settings file saved before the planner's fixed prefix (~2.4k tokens) holds 4096: too tight
-    # for a follow-up's context, so the planner's need is the floor.
-    return LlamaCppController(path, n_ctx=max(settings.context_tokens, MIN_CONTEXT), n_threads=settings.threads,
+    return LlamaCppController(path, n_ctx=settings.context_tokens, n_threads=settings.threads,
                               n_gpu_layers=n_gpu, name=settings.controller)
